@@ -1,0 +1,5 @@
+import sys
+
+from groundset.cli import main
+
+sys.exit(main())
