@@ -44,7 +44,9 @@ def bare_spider(url: str) -> dict[str, float]:
 
     class Bare(scrapy.Spider):
         name = "bare"
-        start_urls = [url]
+
+        async def start(self):  # type: ignore[no-untyped-def]
+            yield scrapy.Request(url, callback=self.parse)
 
         def parse(self, response):  # type: ignore[no-untyped-def]
             md = trafilatura.extract(response.text, output_format="markdown", include_tables=True)

@@ -36,7 +36,7 @@ class CrawlReport:
     failed: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     fallbacks: int = 0
-    duplicates: int = 0
+    aliases: int = 0
     repaired: int = 0
     changed_urls: list[str] = field(default_factory=list)
     removed_urls: list[str] = field(default_factory=list)
@@ -58,8 +58,11 @@ class CrawlReport:
             out.append("  failed: " + _by_reason(self.failed))
         if self.skipped:
             out.append("  skipped: " + _by_reason(self.skipped))
-        if self.duplicates:
-            out.append(f"  same content as another URL, stored once: {self.duplicates}")
+        if self.aliases:
+            out.append(
+                f"  other URLs of stored pages (redirects, canonical links, same content): "
+                f"{self.aliases}"
+            )
         if self.repaired:
             out.append(f"  damaged doc files refetched: {self.repaired}")
         return out
@@ -232,7 +235,7 @@ class CrawlLedger:
             failed=failures,
             skipped=dict(self.skipped),
             fallbacks=run.fallbacks,
-            duplicates=self.corpus.alias_count(self.run.id),
+            aliases=self.corpus.alias_count(self.run.id),
             repaired=self.repaired,
             changed_urls=sorted(
                 p.url
@@ -244,7 +247,7 @@ class CrawlLedger:
         run.details = {
             "failed": report.failed,
             "skipped": report.skipped,
-            "duplicates": report.duplicates,
+            "aliases": report.aliases,
             "repaired": report.repaired,
         }
         self.corpus.save_run(run)

@@ -159,9 +159,7 @@ def _run_spider(settings: dict[str, Any], spider_kwargs: dict[str, Any]) -> dict
     except KeyboardInterrupt:
         crawler = holder.get("crawler")
         if crawler is not None and crawler.engine is not None:
-            reactor.callFromThread(
-                crawler.engine.close_spider, crawler.spider, "shutdown"
-            )
+            reactor.callFromThread(crawler.engine.close_spider, crawler.spider, "shutdown")
         done.wait(60)
     if "error" in result:
         result["error"].raiseException()
