@@ -1,0 +1,57 @@
+"""The command line: recipes, flags, exit statuses and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sitesrv import SiteServer
+
+from groundset.cli import main
+from groundset.corpus import Corpus
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def test_crawl_from_a_recipe_with_env_and_flags(
+    drf_site: SiteServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recipe = tmp_path / "drf.toml"
+    recipe.write_text(
+        f'name = "drf-local"\n[crawl]\nstart_urls = ["{drf_site.url}"]\n'
+        'max_pages = 40\ndeny = ["/community/"]\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GROUNDSET_CRAWL_MAX_PAGES", "20")
+    code, out, _ = run(capsys, "crawl", str(recipe), "--max-pages", "5")
+    assert code == 0
+    assert "5 pages (5 new" in out
+    corpus_dir = tmp_path / "corpora" / "drf-local"  # the recipe's name is the default corpus
+    assert f"corpus: {Path('corpora') / 'drf-local'}" in out
+    with Corpus(corpus_dir) as corpus:
+        urls = [p.url for p in corpus.pages("active")]
+    assert len(urls) == 5 and not [u for u in urls if "/community/" in u]
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "crawl")
+    assert code == 2 and err.count("\n") == 1 and "required" in err
+    code, _, err = run(capsys, "crawl", "a.toml", "http://x/")
+    assert code == 2 and "not both" in err
+    code, _, err = run(capsys, "crawl", "missing.toml")
+    assert code == 2 and "no such file: missing.toml" in err
+    code, _, err = run(capsys, "nonsense")
+    assert code == 2
+
+
+def test_unbuilt_commands_say_so(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "demo")
+    assert code == 1 and "not built yet" in err
