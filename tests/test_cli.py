@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sitesrv import SiteServer
 
 from groundset.cli import main
 from groundset.corpus import Corpus
+
+from sitesrv import SiteServer
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -23,7 +23,7 @@ def test_layers_take_precedence_in_order() -> None:
 
 
 def test_unknown_key_names_itself_and_the_known_ones() -> None:
-    with pytest.raises(UsageError, match="unknown setting 'max_page'.*known: .*max_pages"):
+    with pytest.raises(UsageError, match=r"unknown setting 'max_page'.*known: .*max_pages"):
         resolve(CrawlSettings, "crawl", file_values={"max_page": 3}, env={})
 
 

@@ -42,7 +42,7 @@ def test_damaged_documents_are_detected(tmp_path: Path) -> None:
 
 
 def test_opening_a_missing_corpus_says_how_to_make_one(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no corpus at .*groundset crawl"):
+    with pytest.raises(UsageError, match=r"no corpus at .*groundset crawl"):
         Corpus(tmp_path / "nowhere")
 
 
