@@ -258,3 +258,40 @@ def test_download_size_limit_and_non_html_links(bare_site: SiteServer, tmp_path:
     report = crawl(settings, tmp_path / "c")
     assert report.skipped == {"too_large": 1, "non_html": 1}
     assert not bare_site.requests_for("/manual.pdf"), "a PDF link is skipped without a request"
+
+
+def test_robots_sitemap_lines_discover_unlinked_pages(
+    bare_site: SiteServer, tmp_path: Path
+) -> None:
+    import gzip
+
+    home = PAGE.format(title="Home", text="Nothing links to the hidden page.")
+    hidden = PAGE.format(title="Hidden", text="Only the sitemap names this page.")
+    sitemap = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{bare_site.url}hidden/</loc></url></urlset>"
+    )
+    html = {"Content-Type": "text/html"}
+    bare_site.routes["/"] = Route(body=home.encode(), headers=html)
+    bare_site.routes["/hidden/"] = Route(body=hidden.encode(), headers=html)
+    bare_site.routes["/robots.txt"] = Route(
+        body=f"User-agent: *\nAllow: /\nSitemap: {bare_site.url}maps/pages.xml.gz\n".encode(),
+        headers={"Content-Type": "text/plain"},
+    )
+    bare_site.routes["/maps/pages.xml.gz"] = Route(
+        body=gzip.compress(sitemap.encode()), headers={"Content-Type": "application/gzip"}
+    )
+    report = crawl(CrawlSettings(start_urls=[bare_site.url]), tmp_path / "c")
+    assert report.new == 2
+    with Corpus(tmp_path / "c") as corpus:
+        assert corpus.page(bare_site.url + "hidden/") is not None
+
+
+def test_server_errors_are_retried_then_counted(bare_site: SiteServer, tmp_path: Path) -> None:
+    html = PAGE.format(title="Home", text='See <a href="/flaky/">the flaky page</a>.')
+    bare_site.routes["/"] = Route(body=html.encode(), headers={"Content-Type": "text/html"})
+    bare_site.routes["/flaky/"] = Route(status=503, body=b"busy")
+    report = crawl(CrawlSettings(start_urls=[bare_site.url], retries=2), tmp_path / "c")
+    assert report.failed == {"http_503": 1}
+    assert len(bare_site.requests_for("/flaky/")) == 3  # the first try and two retries
