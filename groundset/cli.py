@@ -29,7 +29,6 @@ _NOT_BUILT = {
     "generate": "generate samples from a corpus",
     "verify": "verify samples against their sources",
     "verify-claims": "check claims against evidence",
-    "export": "export a dataset to fine-tuning formats",
     "run": "run a whole project",
     "refresh": "refresh a project after its docs changed",
     "demo": "run the offline demo",
@@ -85,6 +84,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crawl.set_defaults(handler=_cmd_crawl)
 
+    export = sub.add_parser(
+        "export",
+        help="export kept samples to fine-tuning formats",
+        description="Write kept samples as fine-tuning files (train/eval split by source "
+        "document, so no document feeds both) and a dataset card.",
+    )
+    export.add_argument("kept", type=Path, metavar="KEPT.jsonl")
+    export.add_argument("--out", type=Path, required=True, help="export directory")
+    export.add_argument("--format", default="openai,alpaca,sharegpt,parquet")
+    export.add_argument("--rejected", type=Path, help="rejected file, for the card's figures")
+    export.add_argument("--eval-fraction", type=float, default=0.1)
+    export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--corpus", type=Path, help="corpus, for fetch times in provenance")
+    export.set_defaults(handler=_cmd_export)
+
+    report = sub.add_parser(
+        "report",
+        help="write an HTML report of kept and rejected samples",
+        description="Write one self-contained HTML page with charts of what verification kept "
+        "and refused, corpus coverage, claim scores, and browsable samples.",
+    )
+    report.add_argument("kept", type=Path, metavar="KEPT.jsonl")
+    report.add_argument("rejected", type=Path, metavar="REJECTED.jsonl")
+    report.add_argument("--out", type=Path, required=True, metavar="REPORT.html")
+    report.add_argument("--corpus", type=Path)
+    report.set_defaults(handler=_cmd_report)
+
     for name, what in _NOT_BUILT.items():
         p = sub.add_parser(name, help=f"{what} (not built yet)", add_help=True)
         p.add_argument("rest", nargs=argparse.REMAINDER)
@@ -113,6 +139,33 @@ def _not_built(name: str, what: str) -> Handler:
         return 1
 
     return handler
+
+
+# -- export and report ---------------------------------------------------------------------
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from groundset.export import export_command
+
+    summary = export_command(
+        args.kept,
+        args.out,
+        formats=args.format,
+        rejected=args.rejected,
+        eval_fraction=args.eval_fraction,
+        seed=args.seed,
+        corpus=args.corpus,
+    )
+    print(summary)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from groundset.report import report_command
+
+    path = report_command(args.kept, args.rejected, args.out, corpus=args.corpus)
+    print(f"report: {path}")
+    return 0
 
 
 # -- crawl ---------------------------------------------------------------------------------

@@ -56,3 +56,35 @@ def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unbuilt_commands_say_so(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "demo")
     assert code == 1 and "not built yet" in err
+
+
+def test_export_and_report_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from records_builder import verified_run
+
+    run_files = verified_run(tmp_path, 40)
+    code, out, _ = run(
+        capsys,
+        "export",
+        str(run_files.kept),
+        "--out",
+        str(tmp_path / "out"),
+        "--format",
+        "openai,alpaca",
+        "--rejected",
+        str(run_files.rejected),
+    )
+    assert code == 0
+    assert (tmp_path / "out" / "openai" / "train.jsonl").is_file()
+    assert (tmp_path / "out" / "README.md").is_file()
+    code, out, _ = run(
+        capsys,
+        "report",
+        str(run_files.kept),
+        str(run_files.rejected),
+        "--out",
+        str(tmp_path / "report.html"),
+    )
+    assert code == 0 and "report.html" in out
+    assert "<svg" in (tmp_path / "report.html").read_text()
+    code, _, err = run(capsys, "export", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path))
+    assert code == 2 and "nope.jsonl" in err

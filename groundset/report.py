@@ -1,0 +1,703 @@
+"""The report: one self-contained HTML page that shows what a verify run kept and refused, and why.
+
+The page has no outside resources (inline CSS, a few lines of inline JS, charts drawn as inline
+SVG), so it opens anywhere, offline, and can be mailed as one file. Every piece of text on it
+comes from crawled pages or a model and is escaped: nothing in a sample can add markup.
+
+Sections of the page, in order: totals; kept and rejected by reason; claim scores, supported
+against unsupported; samples per task and language; coverage of the corpus by document and
+section; then the samples themselves, each with its claims and the cited text with the quote
+marked.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from groundset.corpus import Corpus
+from groundset.export import JudgedSample, read_judged
+from groundset.records import Claim, ClaimVerdict, Sample
+
+__all__ = [
+    "CorpusSection",
+    "corpus_sections",
+    "render_report",
+    "report_command",
+    "write_report",
+]
+
+KEPT_COLOUR = "#2f855a"
+REJECTED_COLOUR = "#c53030"
+EMPTY_COLOUR = "#e2e8f0"
+#: Reasons get warm colours in turn: all of them mean "rejected", none should look like "kept".
+REASON_COLOURS = ("#c53030", "#dd6b20", "#b7791f", "#9b2c2c", "#d53f8c", "#805ad5", "#744210")
+#: At most this many samples of each kind are written out in full, so the page stays light.
+KEPT_SHOWN = 60
+REJECTED_SHOWN = 120
+#: Documents drawn in the coverage chart (in corpus order); the rest are summed up in a line.
+COVERAGE_ROWS = 300
+#: Characters of cited text shown on each side of the marked quote.
+CONTEXT_CHARS = 350
+_LABEL_CHARS = 44
+
+
+@dataclass(frozen=True)
+class CorpusSection:
+    """One heading-delimited section of a corpus document, as the ground stage chunks it."""
+
+    doc_url: str
+    doc_title: str
+    heading_path: str
+    text: str
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _short(text: str, limit: int = _LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _doc_label(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path.strip("/") or parts.netloc or url
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def corpus_sections(corpus_dir: Path) -> list[CorpusSection]:
+    """Every section of every active document of a corpus, in document order.
+
+    Args:
+        corpus_dir: the corpus directory.
+
+    Returns:
+        The sections, each whole (never cut to an embedder's length), with their heading paths
+        written as the chunks in the index write them.
+
+    Raises:
+        UsageError: the directory is not a corpus.
+    """
+    # Imported here: the ground stage brings the embedder's libraries, which only a report over a
+    # corpus needs.
+    from groundset.ground import chunk_document
+
+    sections: list[CorpusSection] = []
+    with Corpus(corpus_dir) as corpus:
+        for doc in corpus.documents():
+            # One chunk per section: no length limit, no merging of short sections into parents.
+            chunks = chunk_document(doc, lambda t: len(t.split()), max_tokens=10**9, min_tokens=0)
+            sections += [
+                CorpusSection(doc.url, doc.title, c.heading_path, c.text.partition("\n\n")[2])
+                for c in chunks
+            ]
+            if not chunks:
+                sections.append(CorpusSection(doc.url, doc.title, "", ""))
+    return sections
+
+
+# -- charts ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Bar:
+    """One row of a horizontal bar chart: a label and stacked segments (value, colour, name)."""
+
+    label: str
+    segments: list[tuple[int, str, str]]
+    note: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(v for v, _, _ in self.segments)
+
+
+def _bar_chart(bars: Sequence[_Bar], *, width: int = 520, label_width: int = 170) -> str:
+    """A horizontal stacked bar chart as inline SVG; each segment's tooltip names it."""
+    row, top = 26, 6
+    biggest = max((b.total for b in bars), default=0) or 1
+    room = width - label_width - 60
+    height = top * 2 + row * len(bars)
+    parts = [_svg_open(width, height, "bar chart")]
+    for i, bar in enumerate(bars):
+        y = top + i * row
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" class="label">'
+            f"{_e(_short(bar.label, 26))}<title>{_e(bar.label)}</title></text>"
+        )
+        x = float(label_width)
+        for value, colour, name in bar.segments:
+            w = room * value / biggest
+            if value:
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y + 4}" width="{max(w, 1.5):.1f}" height="{row - 8}"'
+                    f' rx="3" fill="{colour}"><title>{_e(f"{bar.label}: {name} {value}")}</title>'
+                    "</rect>"
+                )
+            x += w
+        text = f"{bar.total}{bar.note}"
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 17}" class="value">{_e(text)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _svg_open(width: int, height: int, label: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" role="img" aria-label="{_e(label)}">'
+    )
+
+
+def _histogram(supported: list[float], unsupported: list[float], *, bins: int = 20) -> str:
+    """Claim scores in equal bins, supported and unsupported stacked, as inline SVG."""
+    scores = supported + unsupported
+    lo = min([0.0, *scores])
+    hi = max([1.0, *scores])
+    step = (hi - lo) / bins
+
+    def counts(values: list[float]) -> list[int]:
+        out = [0] * bins
+        for v in values:
+            out[min(int((v - lo) / step), bins - 1)] += 1
+        return out
+
+    ok, bad = counts(supported), counts(unsupported)
+    width, height, left, right, bottom, top = 1000, 230, 44, 24, 30, 12
+    plot_w, plot_h = width - left - right, height - bottom - top
+    peak = max((a + b for a, b in zip(ok, bad, strict=True)), default=0) or 1
+    bar_w = plot_w / bins
+    parts = [_svg_open(width, height, "histogram of claim scores")]
+    for tick in _ticks(peak):
+        y = top + plot_h - plot_h * tick / peak
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{tick}</text>'
+        )
+    for i, (n_ok, n_bad) in enumerate(zip(ok, bad, strict=True)):
+        x = left + i * bar_w + 1
+        start, end = lo + i * step, lo + (i + 1) * step
+        base = float(top + plot_h)
+        for n, colour, name in (
+            (n_ok, KEPT_COLOUR, "supported"),
+            (n_bad, REJECTED_COLOUR, "not supported"),
+        ):
+            if n:
+                h = plot_h * n / peak
+                base -= h
+                tip = f"{start:.2f}–{end:.2f}: {n} {name}"
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}"'
+                    f' fill="{colour}"><title>{_e(tip)}</title></rect>'
+                )
+    for i in range(0, bins + 1, bins // 4):
+        x = left + i * bar_w
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle" class="tick">'
+            f"{lo + i * step:.2f}</text>"
+        )
+    parts.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}"'
+        ' class="axis"/></svg>'
+    )
+    return "".join(parts)
+
+
+def _ticks(peak: int) -> list[int]:
+    """Round gridline values from 0 to ``peak``, four or five of them."""
+    raw = peak / 4
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return list(range(0, peak + 1, max(int(step), 1)))
+
+
+def _heat(count: int, peak: int) -> str:
+    """Grey for no samples, then greens that darken with the count (on a log scale)."""
+    if count == 0:
+        return EMPTY_COLOUR
+    share = math.log1p(count) / math.log1p(max(peak, 1))
+    light, dark = (198, 246, 213), (34, 84, 61)
+    r, g, b = (round(a + (d - a) * share) for a, d in zip(light, dark, strict=True))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+@dataclass
+class _DocCoverage:
+    url: str
+    title: str
+    sections: list[str] = field(default_factory=list)
+    kept: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def kept_samples(self) -> int:
+        return self.kept.total()
+
+
+def _coverage_chart(docs: Sequence[_DocCoverage]) -> str:
+    """Per document: a bar of kept samples, then one cell per section coloured by its samples."""
+    width, label_w, bar_w, row = 1000, 250, 150, 22
+    strip_x = label_w + bar_w + 40
+    strip_w = width - strip_x - 10
+    peak_doc = max((d.kept_samples for d in docs), default=0) or 1
+    peak_section = max((max(d.kept.values(), default=0) for d in docs), default=0)
+    parts = [_svg_open(width, row * len(docs) + 8, "coverage of the corpus")]
+    for i, doc in enumerate(docs):
+        y = 4 + i * row
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" class="label">'
+            f"{_e(_short(_doc_label(doc.url), 36))}<title>{_e(doc.title)} — {_e(doc.url)}</title>"
+            "</text>"
+        )
+        w = bar_w * doc.kept_samples / peak_doc
+        if doc.kept_samples:
+            parts.append(
+                f'<rect x="{label_w}" y="{y + 4}" width="{max(w, 1.5):.1f}" height="{row - 8}"'
+                f' rx="2" fill="{KEPT_COLOUR}"/>'
+            )
+        parts.append(
+            f'<text x="{label_w + w + 5:.1f}" y="{y + 15}" class="value">{doc.kept_samples}</text>'
+        )
+        cell = min(14.0, strip_w / max(len(doc.sections), 1))
+        for j, heading in enumerate(doc.sections):
+            kept, rejected = doc.kept[heading], doc.rejected[heading]
+            tip = f"{heading or doc.title}: kept {kept}, rejected {rejected}"
+            parts.append(
+                f'<rect x="{strip_x + j * cell:.1f}" y="{y + 3}" width="{max(cell - 2, 1):.1f}"'
+                f' height="{row - 6}" rx="2" fill="{_heat(kept, peak_section)}"'
+                + (f' stroke="{REJECTED_COLOUR}" stroke-width="1.5"' if rejected else "")
+                + f"><title>{_e(tip)}</title></rect>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _more_documents(rest: Sequence[_DocCoverage]) -> str:
+    if not rest:
+        return ""
+    with_samples = sum(1 for d in rest if d.kept_samples)
+    return (
+        f'<p class="note">… and {len(rest)} more documents, {with_samples} of them with kept'
+        " samples, not drawn.</p>"
+    )
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+def _reasons(judged: Sequence[JudgedSample]) -> Counter[str]:
+    return Counter(r for j in judged for r in dict.fromkeys(j.verdict.reasons))
+
+
+def _claim_scores(judged: Iterable[JudgedSample]) -> tuple[list[float], list[float]]:
+    supported: list[float] = []
+    unsupported: list[float] = []
+    for j in judged:
+        for c in j.verdict.claims:
+            (supported if c.supported else unsupported).append(c.score)
+    return supported, unsupported
+
+
+def _by_attribute(kept: Sequence[JudgedSample], rejected: Sequence[JudgedSample], key: str) -> str:
+    names: Counter[str] = Counter()
+    counts = {True: Counter[str](), False: Counter[str]()}
+    for accepted, judged in ((True, kept), (False, rejected)):
+        for j in judged:
+            value = getattr(j.sample, key) if j.sample is not None else "(not a sample)"
+            counts[accepted][value] += 1
+            names[value] += 1
+    bars = [
+        _Bar(
+            name,
+            [
+                (counts[True][name], KEPT_COLOUR, "kept"),
+                (counts[False][name], REJECTED_COLOUR, "rejected"),
+            ],
+        )
+        for name, _ in names.most_common()
+    ]
+    return _bar_chart(bars, width=460, label_width=120)
+
+
+def _coverage(
+    kept: Sequence[JudgedSample],
+    rejected: Sequence[JudgedSample],
+    sections: Sequence[CorpusSection] | None,
+) -> list[_DocCoverage]:
+    docs: dict[str, _DocCoverage] = {}
+    for s in sections or []:
+        doc = docs.setdefault(s.doc_url, _DocCoverage(s.doc_url, s.doc_title))
+        if s.heading_path not in doc.sections:
+            doc.sections.append(s.heading_path)
+    for accepted, judged in ((True, kept), (False, rejected)):
+        for j in judged:
+            if j.sample is None:
+                continue
+            for source in j.sample.sources:
+                doc = docs.setdefault(source.doc_url, _DocCoverage(source.doc_url, source.doc_url))
+                if source.heading_path not in doc.sections:
+                    doc.sections.append(source.heading_path)
+                (doc.kept if accepted else doc.rejected)[source.heading_path] += 1
+    return list(docs.values())
+
+
+_CSS = """
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #f7f8fa; color: #1a202c;
+  font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif; }
+main { max-width: 1080px; margin: 0 auto; padding: 28px 24px 60px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 0 0 4px; }
+p.lead, p.note { color: #4a5568; margin: 0 0 14px; }
+p.note { font-size: 13px; }
+.tiles { display: grid; grid-template-columns: repeat(5, 1fr); gap: 12px; margin: 18px 0 22px; }
+.tile { background: #fff; border-radius: 10px; padding: 12px 16px;
+  box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+.tile b { display: block; font-size: 26px; line-height: 1.2; }
+.tile span { color: #4a5568; font-size: 13px; }
+.tile.kept b { color: #2f855a; } .tile.rejected b { color: #c53030; }
+.card { background: #fff; border-radius: 10px; padding: 18px 20px; margin: 0 0 18px;
+  box-shadow: 0 1px 2px rgba(0,0,0,.08); overflow-x: auto; }
+.row { display: grid; grid-template-columns: 1fr 1fr; gap: 18px; }
+svg { display: block; max-width: 100%; height: auto; }
+svg .label { font-size: 12.5px; fill: #2d3748; }
+svg .value { font-size: 12px; fill: #4a5568; }
+svg .tick { font-size: 11px; fill: #718096; }
+svg .grid { stroke: #edf2f7; } svg .axis { stroke: #a0aec0; }
+.legend { font-size: 13px; color: #4a5568; margin: 6px 0 0; }
+.legend i { display: inline-block; width: 11px; height: 11px; border-radius: 2px;
+  margin: 0 5px 0 12px; vertical-align: -1px; }
+.legend i:first-child { margin-left: 0; }
+input[type=search] { width: 100%; padding: 8px 12px; margin: 6px 0 12px; font: inherit;
+  border: 1px solid #cbd5e0; border-radius: 8px; }
+details { border: 1px solid #e2e8f0; border-radius: 8px; margin: 0 0 8px; background: #fff; }
+details[open] { box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+summary { cursor: pointer; padding: 8px 12px; display: flex; gap: 10px; align-items: baseline; }
+summary .id { font-family: ui-monospace, monospace; font-size: 12.5px; color: #4a5568; }
+summary .q { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.tag { font-size: 11.5px; padding: 1px 7px; border-radius: 9px; background: #edf2f7;
+  color: #2d3748; white-space: nowrap; }
+.tag.bad { background: #fed7d7; color: #9b2c2c; } .tag.ok { background: #c6f6d5; color: #22543d; }
+.body { padding: 4px 16px 14px; }
+.turn { margin: 6px 0; } .turn b { color: #4a5568; font-weight: 600; margin-right: 6px; }
+.claim { border-left: 4px solid #2f855a; padding: 6px 12px; margin: 10px 0; background: #f7fafc; }
+.claim.bad { border-color: #c53030; background: #fff5f5; }
+.claim .meta { font-size: 12.5px; color: #4a5568; margin: 2px 0 6px; }
+blockquote { margin: 6px 0 0; padding: 8px 12px; background: #fff; border: 1px solid #e2e8f0;
+  border-radius: 6px; font-size: 13.5px; white-space: pre-wrap; }
+mark { background: #fefcbf; box-shadow: 0 0 0 2px #fefcbf; border-radius: 2px; }
+pre.raw { white-space: pre-wrap; word-break: break-all; background: #fff5f5; padding: 8px;
+  border-radius: 6px; font-size: 12.5px; }
+.src { font-size: 12.5px; color: #4a5568; }
+"""
+
+_JS = """
+for (const box of document.querySelectorAll('input[data-filter]')) {
+  box.addEventListener('input', () => {
+    const q = box.value.toLowerCase();
+    for (const item of document.querySelectorAll(box.dataset.filter + ' > details')) {
+      item.hidden = q !== '' && !item.textContent.toLowerCase().includes(q);
+    }
+  });
+}
+"""
+
+
+def _legend(*items: tuple[str, str]) -> str:
+    spans = "".join(f'<i style="background:{c}"></i>{_e(name)}' for name, c in items)
+    return f'<p class="legend">{spans}</p>'
+
+
+def render_report(
+    kept: Sequence[JudgedSample],
+    rejected: Sequence[JudgedSample],
+    sections: Sequence[CorpusSection] | None = None,
+    *,
+    title: str = "groundset report",
+) -> str:
+    """The report page for a verify run's kept and rejected samples.
+
+    Args:
+        kept: the kept file's lines.
+        rejected: the rejected file's lines.
+        sections: every section of the corpus, so that coverage shows what has no samples;
+            None to take documents and sections from the samples alone.
+        title: the page's heading.
+
+    Returns:
+        The HTML page.
+    """
+    total = len(kept) + len(rejected)
+    reasons = _reasons(rejected)
+    supported, unsupported = _claim_scores([*kept, *rejected])
+    coverage = _coverage(kept, rejected, sections)
+    covered_sections = sum(1 for d in coverage for h in d.sections if d.kept[h])
+    all_sections = sum(len(d.sections) for d in coverage)
+    covered_docs = sum(1 for d in coverage if d.kept_samples)
+    rate = f"{len(kept) / total:.1%}" if total else "–"
+    outcome = [
+        _Bar("kept", [(len(kept), KEPT_COLOUR, "kept")]),
+        _Bar("rejected", [(len(rejected), REJECTED_COLOUR, "rejected")]),
+    ]
+    by_reason = [
+        _Bar(reason, [(n, REASON_COLOURS[i % len(REASON_COLOURS)], "rejected")])
+        for i, (reason, n) in enumerate(reasons.most_common())
+    ]
+    chunks = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>",
+        f"<h1>{_e(title)}</h1>",
+        '<p class="lead">What verification kept and refused, and why. Hover a bar or a cell for '
+        "its numbers; open a sample to see its claims and the cited text.</p>",
+        '<div class="tiles">',
+        _tile("kept", len(kept), "samples kept"),
+        _tile("rejected", len(rejected), "samples rejected"),
+        _tile("", rate, "acceptance rate"),
+        _tile("", len(supported) + len(unsupported), "claims checked"),
+        _tile("", f"{covered_docs} / {len(coverage)}", "documents with kept samples"),
+        "</div>",
+        '<div class="row"><section class="card"><h2>Kept and rejected</h2>',
+        f'<p class="note">{total} samples verified.</p>',
+        _bar_chart(outcome, width=460, label_width=120),
+        '<p class="note">By task</p>',
+        _by_attribute(kept, rejected, "task"),
+        '<p class="note">By language</p>',
+        _by_attribute(kept, rejected, "language"),
+        _legend(("kept", KEPT_COLOUR), ("rejected", REJECTED_COLOUR)),
+        "</section>",
+        '<section class="card"><h2>Rejected, by reason</h2>',
+        '<p class="note">A rejected sample counts once under each of its reasons.</p>',
+        _bar_chart(by_reason, width=460, label_width=150)
+        if by_reason
+        else '<p class="note">Nothing was rejected.</p>',
+        "</section></div>",
+        '<section class="card"><h2>Claim scores</h2>',
+        f'<p class="note">{len(supported)} supported and {len(unsupported)} unsupported claims,'
+        " kept and rejected samples together.</p>",
+        _histogram(supported, unsupported),
+        _legend(("supported", KEPT_COLOUR), ("not supported", REJECTED_COLOUR)),
+        "</section>",
+        '<section class="card"><h2>Coverage of the corpus</h2>',
+        f'<p class="note">{covered_docs} of {len(coverage)} documents and {covered_sections} of'
+        f" {all_sections} sections have kept samples"
+        + ("" if sections is not None else " (documents known from the samples only)")
+        + ". The bar counts a document's kept samples; each cell is one section, darker with"
+        " more kept samples, outlined red where samples were rejected.</p>",
+        _coverage_chart(coverage[:COVERAGE_ROWS]),
+        _more_documents(coverage[COVERAGE_ROWS:]),
+        _legend(("no samples", EMPTY_COLOUR), ("few", _heat(1, 8)), ("many", _heat(8, 8))),
+        "</section>",
+        _sample_list("kept", "Kept samples", _kept_order(kept), KEPT_SHOWN, sections),
+        _sample_list(
+            "rejected", "Rejected samples", _rejected_order(rejected), REJECTED_SHOWN, sections
+        ),
+        f"</main><script>{_JS}</script></body></html>",
+    ]
+    return "\n".join(chunks)
+
+
+def _tile(kind: str, value: object, label: str) -> str:
+    return f'<div class="tile {kind}"><b>{_e(value)}</b><span>{_e(label)}</span></div>'
+
+
+def _kept_order(kept: Sequence[JudgedSample]) -> list[JudgedSample]:
+    """Kept samples, lowest-scoring claim first: the borderline ones are the ones to read."""
+    return sorted(kept, key=lambda j: min((c.score for c in j.verdict.claims), default=1.0))
+
+
+def _rejected_order(rejected: Sequence[JudgedSample]) -> list[JudgedSample]:
+    """Rejected samples with their first reasons taken in turn, so every reason shows early."""
+    queues: dict[str, list[JudgedSample]] = {}
+    for j in rejected:
+        queues.setdefault(j.verdict.reasons[0] if j.verdict.reasons else "", []).append(j)
+    ordered: list[JudgedSample] = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                ordered.append(queue.pop(0))
+    return ordered
+
+
+def _sample_list(
+    key: str,
+    heading: str,
+    judged: Sequence[JudgedSample],
+    limit: int,
+    sections: Sequence[CorpusSection] | None,
+) -> str:
+    texts = {(s.doc_url, s.heading_path): s.text for s in sections or []}
+    shown = judged[:limit]
+    note = f"Showing {len(shown)} of {len(judged)}" + (
+        ", lowest claim score first." if key == "kept" else ", every reason early."
+    )
+    items = "".join(_item(j, texts) for j in shown)
+    return (
+        f'<section class="card"><h2>{_e(heading)}</h2><p class="note">{_e(note)}</p>'
+        f'<input type="search" placeholder="Filter by any text: id, reason, words…"'
+        f' data-filter="#{key}-list" aria-label="filter {key} samples">'
+        f'<div id="{key}-list">{items}</div></section>'
+    )
+
+
+def _item(j: JudgedSample, texts: dict[tuple[str, str], str]) -> str:
+    tags = "".join(f'<span class="tag bad">{_e(r)}</span>' for r in j.verdict.reasons)
+    if j.sample is None:
+        return (
+            f'<details><summary><span class="id">{_e(j.verdict.sample_id)}</span>'
+            f'<span class="q">not a valid sample</span>{tags}</summary>'
+            f'<div class="body"><pre class="raw">{_e(j.raw or "")}</pre></div></details>'
+        )
+    sample = j.sample
+    prompt = sample.question or next(
+        (m.content for m in sample.messages or [] if m.role == "user"), ""
+    )
+    scores = [c.score for c in j.verdict.claims]
+    low = f'<span class="tag">min score {min(scores):.2f}</span>' if scores else ""
+    if j.verdict.accepted:
+        tags = '<span class="tag ok">kept</span>'
+    body = [_turns(sample)]
+    verdicts = _claim_verdicts(sample.claims, j.verdict.claims)
+    body += [_claim(sample, c, v, texts) for c, v in zip(sample.claims, verdicts, strict=True)]
+    return (
+        f'<details><summary><span class="id">{_e(sample.id)}</span>'
+        f'<span class="q">{_e(prompt)}</span><span class="tag">{_e(sample.task)}</span>'
+        f'<span class="tag">{_e(sample.language)}</span>{low}{tags}</summary>'
+        f'<div class="body">{"".join(body)}</div></details>'
+    )
+
+
+def _turns(sample: Sample) -> str:
+    turns: list[tuple[str, str]]
+    if sample.messages:
+        turns = [(m.role, m.content) for m in sample.messages]
+    else:
+        turns = [("question", sample.question or ""), ("answer", sample.answer or "")]
+    return "".join(f'<div class="turn"><b>{_e(r)}</b>{_e(t)}</div>' for r, t in turns)
+
+
+def _claim_verdicts(
+    claims: Sequence[Claim], verdicts: Sequence[ClaimVerdict]
+) -> list[ClaimVerdict | None]:
+    """The verdict of each claim: by position when the counts match, else by claim text."""
+    if len(claims) == len(verdicts):
+        return list(verdicts)
+    by_text = {v.text: v for v in verdicts}
+    return [by_text.get(c.text) for c in claims]
+
+
+def _claim(
+    sample: Sample,
+    claim: Claim,
+    verdict: ClaimVerdict | None,
+    texts: dict[tuple[str, str], str],
+) -> str:
+    ok = verdict is not None and verdict.supported
+    if verdict is None:
+        meta = "not checked"
+    else:
+        meta = ("supported" if ok else "not supported") + f" · score {verdict.score:.2f}"
+        meta += "".join(f" · {r}" for r in verdict.reasons)
+    sources = {s.chunk_id: s for s in sample.sources}
+    cited = []
+    for citation in claim.citations:
+        source = sources.get(citation.chunk_id)
+        where = f"{source.doc_url} · {source.heading_path}" if source else citation.chunk_id
+        text = texts.get((source.doc_url, source.heading_path), "") if source else ""
+        if not text and verdict is not None and verdict.chunk_id == citation.chunk_id:
+            text = verdict.evidence
+        cited.append(
+            f'<div class="src">cited: {_e(where)}</div>'
+            f"<blockquote>{_highlight(text or citation.quote, citation.quote)}</blockquote>"
+        )
+    if not claim.citations and verdict is not None and verdict.evidence:
+        cited.append(f"<blockquote>{_e(verdict.evidence)}</blockquote>")
+    return (
+        f'<div class="claim{"" if ok else " bad"}"><div>{_e(claim.text)}</div>'
+        f'<div class="meta">{_e(meta)}</div>{"".join(cited)}</div>'
+    )
+
+
+def _highlight(text: str, quote: str) -> str:
+    """``text`` escaped, trimmed around ``quote``, with the quote inside ``<mark>``.
+
+    The quote is found whatever its whitespace, then ignoring case; a quote that is not in the
+    text is said so, the text shown from its start.
+    """
+    words = quote.split()
+    match = None
+    if words:
+        pattern = r"\s+".join(re.escape(w) for w in words)
+        match = re.search(pattern, text) or re.search(pattern, text, re.IGNORECASE)
+    if match is None:
+        shown = text if len(text) <= 2 * CONTEXT_CHARS else text[: 2 * CONTEXT_CHARS] + "…"
+        if text == quote:
+            return _e(text)
+        missing = (
+            f'<span class="tag bad">quote not found in the cited text</span> <q>{_e(quote)}</q>'
+        )
+        return f"{missing}\n\n{_e(shown)}"
+    start, end = match.span()
+    before = text[max(0, start - CONTEXT_CHARS) : start]
+    after = text[end : end + CONTEXT_CHARS]
+    lead = "…" if start > CONTEXT_CHARS else ""
+    tail = "…" if end + CONTEXT_CHARS < len(text) else ""
+    return f"{lead}{_e(before)}<mark>{_e(match.group())}</mark>{_e(after)}{tail}"
+
+
+# -- entry points ----------------------------------------------------------------------------
+
+
+def write_report(kept: Path, rejected: Path, out: Path, *, corpus_dir: Path | None = None) -> Path:
+    """Write the HTML report of a verify run.
+
+    Args:
+        kept: the kept file.
+        rejected: the rejected file.
+        out: the HTML file to write; its folder is created.
+        corpus_dir: the corpus the samples came from, so that coverage counts every document
+            and section and cited text is shown whole; None to use the samples alone.
+
+    Returns:
+        ``out``.
+
+    Raises:
+        UsageError: a missing or malformed file, or a directory that is not a corpus.
+    """
+    sections = corpus_sections(corpus_dir) if corpus_dir is not None else None
+    page = render_report(read_judged(kept), read_judged(rejected), sections)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+def report_command(
+    kept: str | Path, rejected: str | Path, out: str | Path, *, corpus: str | Path | None = None
+) -> Path:
+    """``groundset report KEPT REJECTED --out report.html [--corpus DIR]``, arguments as given.
+
+    Args:
+        kept: the kept file.
+        rejected: the rejected file.
+        out: the HTML file to write.
+        corpus: the corpus directory, if any.
+
+    Returns:
+        The path written.
+
+    Raises:
+        UsageError: a missing or malformed file, or a directory that is not a corpus.
+    """
+    return write_report(
+        Path(kept), Path(rejected), Path(out), corpus_dir=Path(corpus) if corpus else None
+    )

@@ -1,0 +1,78 @@
+"""The dataset card states the export's real counts, reasons, sources and split method."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from records_builder import Exported
+
+from groundset.export import export_dataset
+
+
+def _card(exported: Exported) -> str:
+    return (exported.out / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_card_states_split_sizes_and_documents(exported: Exported) -> None:
+    card = _card(exported)
+    train, eval_ = exported.summary.samples["train"], exported.summary.samples["eval"]
+    assert (train, eval_) == (270, 30)
+    docs = exported.summary.documents
+    assert f"| train | 270 | {docs['train']} |" in card
+    assert f"| eval | 30 | {docs['eval']} |" in card
+    assert "union-find" in card and "seed 0" in card and "10%" in card
+
+
+def test_the_card_states_acceptance_and_every_rejection_reason(exported: Exported) -> None:
+    card = _card(exported)
+    # 300 kept, 17 rejected (one of them not even JSON): 300 / 317.
+    assert "Kept 300 of 317 verified samples: acceptance rate 94.6%. Rejected 17" in card
+    expected = {
+        "negation_mismatch": 4,
+        "number_mismatch": 4,
+        "quote_not_found": 3,
+        "unsupported_claim": 2,
+        "term_missing": 2,
+        "duplicate": 2,
+        "wrong_language": 1,
+        "invalid_json": 1,
+    }
+    for reason, count in expected.items():
+        assert f"| {reason} | {count} |" in card
+    assert "| source_changed |" not in card
+
+
+def test_the_card_states_sources_languages_tasks_models_and_checker(exported: Exported) -> None:
+    card = _card(exported)
+    kept = exported.run.results.kept
+    languages = Counter(x["language"] for x in kept)
+    assert languages == {"en": 225, "sw": 75}
+    assert "| en | 225 |" in card and "| sw | 75 |" in card
+    assert "| qa | 150 |" in card and "| instruct | 150 |" in card
+    assert "| gemma-3-270m-it-Q4_K_M.gguf (prompt instruct.v1) | 150 |" in card
+    assert "`lexical` checker" in card
+    urls = {s["doc_url"] for x in kept for s in x["sources"]}
+    assert f"{len(urls)} documents" in card
+    for url in urls:
+        assert f"| {url} |" in card
+    assert card.startswith("---\nlicense: other\nlanguage:\n- en\n- sw\n")
+    assert "**TO FILL IN before publishing:** the licence" in card
+
+
+def test_without_a_rejected_file_the_rate_is_unknown(exported: Exported, tmp_path: Path) -> None:
+    export_dataset(exported.run.kept, tmp_path, formats=["openai"])
+    card = (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "300 samples kept; no rejected file was given, so the acceptance rate is unknown" in card
+    assert "configs:" not in card
+
+
+def test_untrusted_text_cannot_break_the_cards_tables(exported: Exported, tmp_path: Path) -> None:
+    line = exported.run.kept.read_text(encoding="utf-8").splitlines()[0]
+    hostile = line.replace('"language": "en"', '"language": "en|<img src=x onerror=alert(1)>"')
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text(hostile + "\n", encoding="utf-8")
+    export_dataset(kept, tmp_path / "out", formats=["openai"])
+    card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert "<img" not in card
+    assert r"| en\|&lt;img src=x onerror=alert(1)&gt; | 1 |" in card

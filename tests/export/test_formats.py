@@ -1,0 +1,184 @@
+"""Each export format parses as its trainers read it and keeps every record's provenance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import datasets
+import pytest
+from records_builder import FETCHED_AT, Exported
+
+from groundset.errors import UsageError
+from groundset.export import SPLITS, export_command, export_dataset
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _kept_by_id(exported: Exported) -> dict[str, dict]:
+    return {line["id"]: line for line in exported.run.results.kept}
+
+
+def _last_answer(line: dict) -> str:
+    return line["answer"] if "answer" in line else line["messages"][-1]["content"]
+
+
+def _assert_provenance(meta: dict, exported: Exported, split: str) -> None:
+    sample = _kept_by_id(exported)[meta["sample_id"]]
+    assert meta["split"] == split
+    assert (meta["task"], meta["language"]) == (sample["task"], sample["language"])
+    assert meta["model"] == sample["generator"]["model"]
+    assert meta["prompt_version"] == sample["generator"]["prompt_version"]
+    assert meta["checker"] == "lexical"
+    assert [s["doc_url"] for s in meta["sources"]] == [s["doc_url"] for s in sample["sources"]]
+    for got, source in zip(meta["sources"], sample["sources"], strict=True):
+        assert got["heading_path"] == source["heading_path"]
+        assert got["chunk_id"] == source["chunk_id"]
+        assert got["content_sha256"] == source["content_sha256"]
+        assert got["fetched_at"] == FETCHED_AT
+
+
+def test_split_sizes_add_up_to_the_kept_file(exported: Exported) -> None:
+    assert sum(exported.summary.samples.values()) == len(exported.run.results.kept)
+    assert exported.summary.samples["eval"] > 0
+    assert exported.summary.skipped == []
+
+
+def test_openai_chat_lines_hold_only_messages_and_the_sidecar_describes_each(
+    exported: Exported,
+) -> None:
+    kept = _kept_by_id(exported)
+    for split in SPLITS:
+        lines = _lines(exported.out / "openai" / f"{split}.jsonl")
+        sidecar = _lines(exported.out / "openai" / f"{split}.provenance.jsonl")
+        assert len(lines) == len(sidecar) == exported.summary.samples[split]
+        for number, (line, meta) in enumerate(zip(lines, sidecar, strict=True), start=1):
+            assert set(line) == {"messages"}
+            assert [m["role"] for m in line["messages"]] == ["system", "user", "assistant"]
+            assert all(set(m) == {"role", "content"} and m["content"] for m in line["messages"])
+            assert meta["line"] == number
+            assert line["messages"][-1]["content"] == _last_answer(kept[meta["sample_id"]])
+            _assert_provenance(meta, exported, split)
+
+
+def test_alpaca_lines(exported: Exported) -> None:
+    kept = _kept_by_id(exported)
+    for split in SPLITS:
+        lines = _lines(exported.out / "alpaca" / f"{split}.jsonl")
+        assert len(lines) == exported.summary.samples[split]
+        for line in lines:
+            sample = kept[line["metadata"]["sample_id"]]
+            question = sample.get("question") or sample.get("messages", [{}])[0].get("content")
+            assert (line["instruction"], line["output"]) == (question, _last_answer(sample))
+            assert (line["input"], line["history"]) == ("", [])
+            assert line["system"]
+            _assert_provenance(line["metadata"], exported, split)
+
+
+def test_sharegpt_lines(exported: Exported) -> None:
+    kept = _kept_by_id(exported)
+    for split in SPLITS:
+        lines = _lines(exported.out / "sharegpt" / f"{split}.jsonl")
+        assert len(lines) == exported.summary.samples[split]
+        for line in lines:
+            turns = line["conversations"]
+            assert [t["from"] for t in turns] == ["system", "human", "gpt"]
+            assert turns[-1]["value"] == _last_answer(kept[line["metadata"]["sample_id"]])
+            _assert_provenance(line["metadata"], exported, split)
+
+
+def test_parquet_loads_with_datasets(exported: Exported, tmp_path: Path) -> None:
+    files = {s: str(exported.out / "parquet" / f"{s}.parquet") for s in SPLITS}
+    loaded = datasets.load_dataset("parquet", data_files=files, cache_dir=str(tmp_path))
+    for split in SPLITS:
+        assert loaded[split].num_rows == exported.summary.samples[split]
+        for row in loaded[split]:
+            assert row["metadata"]["sample_id"] == row["id"]
+            assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+            _assert_provenance(row["metadata"], exported, split)
+
+
+def test_the_cards_front_matter_lets_datasets_load_the_export_directory(
+    exported: Exported, tmp_path: Path
+) -> None:
+    loaded = datasets.load_dataset(str(exported.out), cache_dir=str(tmp_path))
+    assert {s: loaded[s].num_rows for s in SPLITS} == exported.summary.samples
+
+
+def test_an_empty_split_writes_no_files_and_the_rest_still_loads(
+    exported: Exported, tmp_path: Path
+) -> None:
+    export_dataset(exported.run.kept, tmp_path / "out", formats=["parquet", "openai"])
+    assert list((tmp_path / "out").glob("*/eval*"))
+    summary = export_dataset(
+        exported.run.kept, tmp_path / "out", formats=["parquet", "openai"], eval_fraction=0.0
+    )
+    assert summary.samples == {"train": len(exported.run.results.kept), "eval": 0}
+    assert not list((tmp_path / "out").glob("*/eval*"))
+    loaded = datasets.load_dataset(str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"))
+    assert list(loaded) == ["train"]
+    assert loaded["train"].num_rows == len(exported.run.results.kept)
+
+
+def test_without_a_corpus_the_fetch_time_is_unknown(exported: Exported, tmp_path: Path) -> None:
+    export_dataset(exported.run.kept, tmp_path, formats=["sharegpt"])
+    line = _lines(tmp_path / "sharegpt" / "train.jsonl")[0]
+    assert line["metadata"]["sources"][0]["fetched_at"] is None
+
+
+def test_export_command_takes_the_command_lines_arguments(
+    exported: Exported, tmp_path: Path
+) -> None:
+    summary = export_command(
+        str(exported.run.kept), str(tmp_path), formats="alpaca, sharegpt", eval_fraction=0.2, seed=3
+    )
+    assert summary.formats == ["alpaca", "sharegpt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "alpaca", "sharegpt"]
+    assert str(summary).startswith(f"exported train {summary.samples['train']} (")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"formats": ["openai", "jsonl"]}, "unknown export format: jsonl"),
+        ({"formats": []}, "unknown export format: (none given)"),
+        ({"formats": ["openai"], "eval_fraction": 1.0}, "eval fraction must be at least 0"),
+        ({"formats": ["openai"], "eval_fraction": -0.1}, "eval fraction must be at least 0"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(
+    exported: Exported, tmp_path: Path, kwargs: dict, message: str
+) -> None:
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        export_dataset(exported.run.kept, tmp_path, **kwargs)
+
+
+def test_a_malformed_kept_file_names_the_line(exported: Exported, tmp_path: Path) -> None:
+    kept = tmp_path / "kept.jsonl"
+    good = exported.run.kept.read_text(encoding="utf-8").splitlines()[:2]
+    kept.write_text("\n".join([*good, '{"id": "x", "verdict": {"sample_id": "x"']) + "\n")
+    with pytest.raises(UsageError, match=r"kept\.jsonl:3 is not JSON"):
+        export_dataset(kept, tmp_path / "out", formats=["openai"])
+    kept.write_text(good[0] + "\n" + json.dumps({"id": "x", "task": "qa"}) + "\n")
+    with pytest.raises(UsageError, match=r"kept\.jsonl:2 has no verdict"):
+        export_dataset(kept, tmp_path / "out", formats=["openai"])
+    with pytest.raises(UsageError, match="no such file"):
+        export_dataset(tmp_path / "missing.jsonl", tmp_path / "out", formats=["openai"])
+
+
+def test_a_sample_without_an_exchange_is_skipped_and_counted(
+    exported: Exported, tmp_path: Path
+) -> None:
+    lines = exported.run.kept.read_text(encoding="utf-8").splitlines()[:3]
+    record_only = json.loads(lines[0])
+    record_only["id"] = "record-only"
+    del record_only["question"], record_only["answer"]
+    record_only["record"] = {"table": "no exchange to train on"}
+    kept = tmp_path / "kept.jsonl"
+    kept.write_text("\n".join([*lines, json.dumps(record_only)]) + "\n", encoding="utf-8")
+    summary = export_dataset(kept, tmp_path / "out", formats=["openai"])
+    assert summary.skipped == ["record-only"]
+    assert sum(summary.samples.values()) == 3
+    assert "skipped 1 lines with no question and answer" in str(summary)

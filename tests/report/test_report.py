@@ -1,0 +1,178 @@
+"""The report page: real counts, marked evidence, escaped text, nothing fetched from outside."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import lxml.html
+import pytest
+from records_builder import (
+    Verified,
+    drf_sections,
+    make_sample,
+    page_sections,
+    verdict_for,
+    with_verdict,
+)
+
+from groundset import report
+from groundset.report import KEPT_SHOWN, report_command, write_report
+
+
+def _page(path: Path) -> lxml.html.HtmlElement:
+    return lxml.html.fromstring(path.read_text(encoding="utf-8"))
+
+
+def _text(el: lxml.html.HtmlElement) -> str:
+    return " ".join(el.text_content().split())
+
+
+def _tooltips(page: lxml.html.HtmlElement) -> list[str]:
+    return [t.text or "" for t in page.iter("{http://www.w3.org/2000/svg}title", "title")]
+
+
+def test_the_page_states_the_runs_counts(verified: Verified, tmp_path: Path) -> None:
+    page = _page(write_report(verified.kept, verified.rejected, tmp_path / "r.html"))
+    tiles = {_text(t.find("span")): _text(t.find("b")) for t in page.find_class("tile")}
+    assert tiles["samples kept"] == "300"
+    assert tiles["samples rejected"] == "17"
+    assert tiles["acceptance rate"] == "94.6%"
+    claims = [
+        c
+        for line in verified.results.kept + verified.results.rejected
+        for c in line["verdict"]["claims"]
+    ]
+    supported = sum(c["supported"] for c in claims)
+    assert tiles["claims checked"] == str(len(claims))
+    assert f"{supported} supported and {len(claims) - supported} unsupported claims" in _text(page)
+    tips = _tooltips(page)
+    for reason, count in {"negation_mismatch": 4, "quote_not_found": 3, "invalid_json": 1}.items():
+        assert f"{reason}: rejected {count}" in tips
+    assert "kept: kept 300" in tips
+    assert "qa: kept 150" in tips and "sw: kept 75" in tips
+
+
+def test_coverage_counts_every_corpus_document_and_section(
+    verified: Verified, tmp_path: Path
+) -> None:
+    with_corpus = _text(
+        _page(
+            write_report(
+                verified.kept, verified.rejected, tmp_path / "a.html", corpus_dir=verified.corpus
+            )
+        )
+    )
+    kept = verified.results.kept
+    docs = {s["doc_url"] for x in kept for s in x["sources"]}
+    sections = {(s["doc_url"], s["heading_path"]) for x in kept for s in x["sources"]}
+    assert (len(docs), len(sections)) == (17, 300)
+    assert (
+        f"{len(docs)} of 24 documents and {len(sections)} of 378 sections have kept" in with_corpus
+    )
+    alone = _text(_page(write_report(verified.kept, verified.rejected, tmp_path / "b.html")))
+    assert "(documents known from the samples only)" in alone
+    assert f"{len(docs)} of {len(docs)} documents" in alone
+
+
+def test_each_quote_is_marked_inside_its_cited_text(verified: Verified, tmp_path: Path) -> None:
+    page = _page(
+        write_report(
+            verified.kept, verified.rejected, tmp_path / "r.html", corpus_dir=verified.corpus
+        )
+    )
+    kept_list = page.get_element_by_id("kept-list")
+    items = kept_list.findall("details")
+    assert len(items) == KEPT_SHOWN
+    by_id = {x["id"]: x for x in verified.results.kept}
+    texts = {(s.doc_url, s.heading_path): " ".join(s.text.split()) for s in drf_sections()}
+    with_context = 0
+    for item in items:
+        sample = by_id[_text(item.find_class("id")[0])]
+        marks = list(item.iter("mark"))
+        assert [_text(m) for m in marks] == [c["citations"][0]["quote"] for c in sample["claims"]]
+        for mark, source in zip(marks, sample["sources"], strict=True):
+            # The mark sits inside the cited section's own text, shown around it.
+            shown = _text(mark.getparent()).strip("…")
+            assert shown in texts[(source["doc_url"], source["heading_path"])]
+            with_context += len(shown) > len(_text(mark))
+    # Some sections are one sentence long; most quotes have text of their section around them.
+    assert with_context > 0.75 * sum(len(list(i.iter("mark"))) for i in items)
+    rejected_text = _text(page.get_element_by_id("rejected-list"))
+    assert rejected_text.count("quote not found in the cited text") == 3
+
+
+def test_injected_markup_is_shown_as_text_never_run(verified: Verified, tmp_path: Path) -> None:
+    section = page_sections("api-guide/throttling")[0]
+    sample = make_sample("<script>alert('id')</script>", [section])
+    sample["question"] = "<script>alert('q')</script> how?"
+    sample["answer"] = "<img src=x onerror=alert(1)>"
+    sample["task"] = 'qa"><svg onload=alert(5)>'
+    sample["claims"][0]["text"] = "</details><script>alert(2)</script>"
+    sample["claims"][0]["citations"][0]["quote"] = "the <quote & more>"
+    sample["sources"][0]["doc_url"] = 'https://x.test/"><script>alert(4)</script>'
+    sample["sources"][0]["heading_path"] = "<iframe src=//x.test>"
+    verdict = verdict_for(sample)
+    verdict["claims"][0]["evidence"] = "Before <script>alert(3)</script> the <quote & more> after."
+    kept = tmp_path / "kept.jsonl"
+    rejected = tmp_path / "rejected.jsonl"
+    kept.write_text(json.dumps(with_verdict(sample, verdict)) + "\n", encoding="utf-8")
+    bad = {
+        "raw": "<script>alert(6)</script>",
+        "verdict": {"sample_id": "line-1", "accepted": False, "reasons": ["invalid_json"]},
+    }
+    rejected.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+    html = write_report(kept, rejected, tmp_path / "r.html").read_text(encoding="utf-8")
+    page = lxml.html.fromstring(html)
+    scripts = list(page.iter("script"))
+    assert len(scripts) == 1 and "alert" not in (scripts[0].text or "")
+    assert not list(page.iter("img", "iframe"))
+    assert not [a for el in page.iter() for a in el.attrib if a.lower().startswith("on")]
+    text = page.text_content()
+    for shown in (
+        "<script>alert('q')</script>",
+        "<img src=x onerror=alert(1)>",
+        "</details><script>alert(2)</script>",
+        "<script>alert(6)</script>",
+        "<iframe src=//x.test>",
+    ):
+        assert shown in text
+    assert [m.text_content() for m in page.iter("mark")] == ["the <quote & more>"]
+
+
+def test_the_page_needs_nothing_from_outside(verified: Verified, tmp_path: Path) -> None:
+    out = report_command(
+        str(verified.kept),
+        str(verified.rejected),
+        str(tmp_path / "r.html"),
+        corpus=str(verified.corpus),
+    )
+    html = out.read_text(encoding="utf-8")
+    page = lxml.html.fromstring(html)
+    assert not [el for el in page.iter() if {"src", "href"} & set(el.attrib)]
+    assert not list(page.iter("link", "iframe", "img", "object", "embed"))
+    assert not re.search(r"@import|url\(", html)
+    assert len(list(page.iter("{http://www.w3.org/2000/svg}svg", "svg"))) >= 6
+
+
+def test_a_large_corpus_draws_the_first_documents_and_sums_up_the_rest(
+    verified: Verified, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report, "COVERAGE_ROWS", 10)
+    out = write_report(
+        verified.kept, verified.rejected, tmp_path / "r.html", corpus_dir=verified.corpus
+    )
+    page = _page(out)
+    chart = next(
+        svg
+        for svg in page.iter("{http://www.w3.org/2000/svg}svg", "svg")
+        if svg.get("aria-label") == "coverage of the corpus"
+    )
+    assert len(chart.find_class("label")) == 10
+    # The corpus's documents in URL order: 24, of which these 14 are not drawn.
+    drawn = sorted({s.doc_url for s in drf_sections()})[:10]
+    rest_with_samples = len(
+        {s["doc_url"] for x in verified.results.kept for s in x["sources"]} - set(drawn)
+    )
+    assert f"… and 14 more documents, {rest_with_samples} of them with kept samples" in _text(page)
