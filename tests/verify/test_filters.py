@@ -1,0 +1,83 @@
+"""Sample filters on real text: DRF paragraphs, and real German and Japanese articles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from groundset.verify import (
+    Deduplicator,
+    FilterOptions,
+    copies_source,
+    detect_language,
+    is_language,
+    length_problem,
+    unanswerable,
+)
+
+GERMAN_ARTICLE = "57b4dafd18cfd0531b69f81e87158648227c673ef159f8d8c87d34e34bdb21f2"
+JAPANESE_ARTICLE = "85439e26c41c75901820d01a13e8cea7836abb58635ea3986f71a163ab0311d3"
+OPTIONS = FilterOptions()
+
+
+def test_exact_and_near_duplicates_name_the_first_kept(pagination_sections: dict[str, str]) -> None:
+    dedup = Deduplicator(threshold=0.8)
+    first = (
+        "How do I turn off pagination?\n"
+        "Pagination can be turned off by setting the pagination class to None."
+    )
+    dedup.add("s1", first)
+    assert dedup.duplicate_of(first) == "s1"
+    # Same words, other case and spacing: an exact duplicate after normalising.
+    assert dedup.duplicate_of(first.upper().replace(" ", "  ")) == "s1"
+    near = (
+        "How do I turn off pagination?\n"
+        "Pagination can be turned off by setting the pagination class to None, as shown."
+    )
+    assert dedup.duplicate_of(near) == "s1"
+    other = (
+        "What does PAGE_SIZE default to?\n" + pagination_sections["Setting the pagination style"]
+    )
+    assert dedup.duplicate_of(other) is None
+
+
+def test_an_answer_copying_a_passage_is_caught(pagination_sections: dict[str, str]) -> None:
+    passage = pagination_sections["Setting the pagination style"]
+    copied = passage.split("\n\n")[1]  # "Note that you need to set both ... None by default."
+    assert copies_source(copied, [passage], OPTIONS)
+    written = (
+        "You have to configure two settings, the class and the page size, because neither has "
+        "a value until you give it one."
+    )
+    assert not copies_source(written, [passage], OPTIONS)
+    # A short quoted answer is an answer, not a copy.
+    assert not copies_source("Both are None by default.", [passage], OPTIONS)
+
+
+def test_language_of_real_articles(
+    articles: dict[str, Any], pagination_sections: dict[str, str]
+) -> None:
+    german = articles[GERMAN_ARTICLE]["articleBody"][:400]
+    japanese = articles[JAPANESE_ARTICLE]["articleBody"][:200]
+    english = pagination_sections["Pagination"]
+    assert is_language(german, "en") is False
+    assert is_language(german, "de") is True
+    assert is_language(japanese, "ja") is True
+    assert is_language(english, "en-GB") is True
+    assert is_language(english, "de") is False
+    # Code and one-word answers are too little to judge.
+    assert detect_language("Set `PAGE_SIZE` and DEFAULT_PAGINATION_CLASS in settings.py") is None
+    assert is_language("Delhi", "en") is None
+
+
+def test_length_bounds() -> None:
+    assert length_problem("What does PAGE_SIZE default to?", "None by default.", OPTIONS) is None
+    assert length_problem("PAGE_SIZE?", "None by default.", OPTIONS) == "too_short"
+    assert length_problem("What does PAGE_SIZE default to?", "None.", OPTIONS) == "too_short"
+    long_answer = " ".join(["pagination"] * 401)
+    assert length_problem("What does PAGE_SIZE default to?", long_answer, OPTIONS) == "too_long"
+
+
+def test_question_the_passages_cannot_answer(pagination_sections: dict[str, str]) -> None:
+    passages = [pagination_sections["Pagination"]]
+    assert not unanswerable("How do I turn pagination off?", passages, OPTIONS)
+    assert unanswerable("Which throttle classes limit anonymous users per day?", passages, OPTIONS)

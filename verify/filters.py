@@ -1,0 +1,148 @@
+"""Sample filters that need no claim check: duplicates, copies, length, answerability.
+
+Each takes plain text and returns a yes/no, so the pipeline decides what to call the refusal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from datasketch import MinHash, MinHashLSH
+from pydantic import BaseModel, ConfigDict, Field
+
+from groundset.records import Reason
+from groundset.verify.evidence import claim_stems, prepare_evidence
+from groundset.verify.text import words
+
+__all__ = [
+    "Deduplicator",
+    "FilterOptions",
+    "copies_source",
+    "length_problem",
+    "unanswerable",
+]
+
+#: Word shingle length for near-duplicate detection: three words keep reworded samples apart.
+SHINGLE_WORDS = 3
+#: Word n-gram length for spotting copied text: five words in a row are rarely a coincidence.
+COPY_NGRAM_WORDS = 5
+
+
+class FilterOptions(BaseModel):
+    """Bounds and thresholds of the sample filters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_question_words: int = Field(default=3, ge=0)
+    max_question_words: int = Field(default=120, ge=1)
+    min_answer_words: int = Field(default=2, ge=0)
+    max_answer_words: int = Field(default=400, ge=1)
+    near_duplicate: float = Field(
+        default=0.8, gt=0, le=1, description="Jaccard of word shingles at which samples are one"
+    )
+    copy_share: float = Field(
+        default=0.8, gt=0, le=1, description="share of an answer's 5-grams found in one passage"
+    )
+    copy_min_words: int = Field(
+        default=15, ge=COPY_NGRAM_WORDS, description="shorter answers may quote a passage whole"
+    )
+    answerable_coverage: float = Field(
+        default=0.5, ge=0, le=1, description="share of the question's words the passages hold"
+    )
+
+
+def _shingles(text: str) -> set[str]:
+    tokens = words(text)
+    if len(tokens) < SHINGLE_WORDS:
+        return {" ".join(tokens)}
+    return {" ".join(tokens[i : i + SHINGLE_WORDS]) for i in range(len(tokens) - SHINGLE_WORDS + 1)}
+
+
+class Deduplicator:
+    """Remembers kept samples and recognises exact and near-duplicates of them (MinHash LSH).
+
+    Args:
+        threshold: estimated Jaccard similarity of word 3-shingles at which two samples are
+            near-duplicates.
+        num_perm: MinHash permutations; more is more exact and slower.
+    """
+
+    def __init__(self, threshold: float = 0.8, num_perm: int = 128) -> None:
+        self.num_perm = num_perm
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._exact: dict[str, str] = {}
+        self._order: dict[str, int] = {}
+
+    def _minhash(self, text: str) -> MinHash:
+        minhash = MinHash(num_perm=self.num_perm)
+        for shingle in _shingles(text):
+            minhash.update(shingle.encode("utf-8"))
+        return minhash
+
+    @staticmethod
+    def _digest(text: str) -> str:
+        return hashlib.sha256(" ".join(words(text)).encode("utf-8")).hexdigest()
+
+    def duplicate_of(self, text: str) -> str | None:
+        """The key of a remembered sample that ``text`` duplicates, or None."""
+        exact = self._exact.get(self._digest(text))
+        if exact is not None:
+            return exact
+        matches = self._lsh.query(self._minhash(text))
+        return min(matches, key=self._order.__getitem__) if matches else None
+
+    def add(self, key: str, text: str) -> None:
+        """Remember a kept sample under ``key`` (its id)."""
+        digest = self._digest(text)
+        if digest in self._exact:
+            return
+        self._exact[digest] = key
+        if key not in self._order:
+            self._order[key] = len(self._order)
+            self._lsh.insert(key, self._minhash(text))
+
+
+def copies_source(answer: str, passages: list[str], options: FilterOptions) -> bool:
+    """Whether the answer is mostly a verbatim copy of one passage.
+
+    A long answer whose word 5-grams mostly occur in a passage teaches copying, not answering.
+    """
+    tokens = words(answer)
+    if len(tokens) < options.copy_min_words:
+        return False
+    grams = {
+        tuple(tokens[i : i + COPY_NGRAM_WORDS]) for i in range(len(tokens) - COPY_NGRAM_WORDS + 1)
+    }
+    for passage in passages:
+        ptokens = words(passage)
+        pgrams = {
+            tuple(ptokens[i : i + COPY_NGRAM_WORDS])
+            for i in range(len(ptokens) - COPY_NGRAM_WORDS + 1)
+        }
+        if len(grams & pgrams) >= options.copy_share * len(grams):
+            return True
+    return False
+
+
+def length_problem(question: str, answer: str, options: FilterOptions) -> Reason | None:
+    """``too_short`` or ``too_long`` when the question or the answer is out of bounds."""
+    q, a = len(words(question)), len(words(answer))
+    if q < options.min_question_words or a < options.min_answer_words:
+        return "too_short"
+    if q > options.max_question_words or a > options.max_answer_words:
+        return "too_long"
+    return None
+
+
+def unanswerable(question: str, passages: list[str], options: FilterOptions) -> bool:
+    """Whether the passages say too little about what the question asks.
+
+    The question's content words (question words are stop words) are looked up in the
+    passages; a question most of whose words they lack asks about something else.
+    """
+    stems = claim_stems(question)
+    if not stems:
+        return False
+    evidence = prepare_evidence("\n\n".join(passages))
+    covered = sum(s in evidence.stems for s in stems) / len(stems)
+    return covered < options.answerable_coverage

@@ -1,0 +1,168 @@
+"""Checkers by name, built from one typed set of options.
+
+=============  ==========================================================  ===================
+name           what decides                                                needs
+=============  ==========================================================  ===================
+``lexical``    content-word coverage + number, term and negation checks    nothing (default)
+``overlap``    share of the claim's words found in the evidence            nothing (baseline)
+``embedding``  cosine similarity to the closest evidence window            the bundled model
+``nli``        entailment probability from a CrossEncoder                  ``nli_model``
+``llm``        an LLM judge behind an OpenAI-compatible endpoint           ``llm_model``
+``cascade``    lexical, then embedding, then nli / llm when configured     as its stages
+=============  ==========================================================  ===================
+
+More can be added with :func:`register_checker`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from groundset.errors import UsageError
+from groundset.verify.base import Checker
+from groundset.verify.cascade import CASCADE_BAND, CascadeChecker
+from groundset.verify.embedding import EmbeddingChecker
+from groundset.verify.lexical import LexicalChecker, WordOverlapChecker
+from groundset.verify.llm_judge import LLMJudgeChecker
+from groundset.verify.nli import NLIChecker
+
+__all__ = [
+    "CheckerOptions",
+    "available_checkers",
+    "judge_models",
+    "make_checker",
+    "register_checker",
+]
+
+
+class CheckerOptions(BaseModel):
+    """What the checkers can be told; each takes the options it needs and ignores the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float | None = Field(default=None, description="override the default threshold")
+    embedder: str | None = Field(default=None, description="sentence-transformers name or path")
+    nli_model: str | None = Field(default=None, description="CrossEncoder NLI name or path")
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    cascade: list[str] | None = Field(
+        default=None, description="stages of the cascade; default lexical, embedding, nli, llm"
+    )
+    band: float = Field(default=CASCADE_BAND, gt=0, le=0.5)
+
+
+CheckerFactory = Callable[[CheckerOptions], Checker]
+
+
+def _with_threshold(options: CheckerOptions) -> dict[str, float]:
+    return {} if options.threshold is None else {"threshold": options.threshold}
+
+
+def _lexical(options: CheckerOptions) -> Checker:
+    return LexicalChecker(**_with_threshold(options))
+
+
+def _overlap(options: CheckerOptions) -> Checker:
+    return WordOverlapChecker(**_with_threshold(options))
+
+
+def _embedding(options: CheckerOptions) -> Checker:
+    return EmbeddingChecker(options.embedder, **_with_threshold(options))
+
+
+def _nli(options: CheckerOptions) -> Checker:
+    if not options.nli_model:
+        raise UsageError(
+            "the nli checker needs a model", fix="pass --nli-model PATH (a CrossEncoder NLI model)"
+        )
+    return NLIChecker(options.nli_model, **_with_threshold(options))
+
+
+def _llm(options: CheckerOptions) -> Checker:
+    return LLMJudgeChecker(
+        options.llm_model,
+        base_url=options.llm_base_url,
+        api_key=options.llm_api_key,
+        **_with_threshold(options),
+    )
+
+
+def _cascade(options: CheckerOptions) -> Checker:
+    names = options.cascade
+    if names is None:
+        names = ["lexical", "embedding"]
+        names += ["nli"] if options.nli_model else []
+        names += ["llm"] if options.llm_model else []
+    if "cascade" in names:
+        raise UsageError("a cascade cannot contain itself", fix="name other checkers as stages")
+    # A threshold override is the first stage's: the one the cascade's scores are on.
+    first, *rest = names
+    rest_options = options.model_copy(update={"threshold": None})
+    stages = [make_checker(first, options)] + [make_checker(n, rest_options) for n in rest]
+    return CascadeChecker(stages, band=options.band)
+
+
+_REGISTRY: dict[str, CheckerFactory] = {
+    "lexical": _lexical,
+    "overlap": _overlap,
+    "embedding": _embedding,
+    "nli": _nli,
+    "llm": _llm,
+    "cascade": _cascade,
+}
+
+
+def register_checker(name: str, factory: CheckerFactory) -> None:
+    """Make a checker available by ``name`` (replacing any of that name)."""
+    _REGISTRY[name] = factory
+
+
+def available_checkers() -> list[str]:
+    """The names :func:`make_checker` accepts."""
+    return sorted(_REGISTRY)
+
+
+def make_checker(
+    name: str = "lexical", options: CheckerOptions | None = None, **kwargs: object
+) -> Checker:
+    """Build the checker registered as ``name``.
+
+    Args:
+        name: a registered checker name (see :func:`available_checkers`).
+        options: validated options; or give them as keyword arguments instead.
+        **kwargs: fields of :class:`CheckerOptions`.
+
+    Returns:
+        The checker.
+
+    Raises:
+        UsageError: unknown name or option, or an option the checker needs is missing.
+    """
+    if name not in _REGISTRY:
+        raise UsageError(
+            f"unknown checker {name!r}", fix=f"choose one of {', '.join(available_checkers())}"
+        )
+    if options is None:
+        try:
+            options = CheckerOptions(**kwargs)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise UsageError(f"bad checker option {_first_error(exc)}", fix="fix it") from None
+    return _REGISTRY[name](options)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}"
+
+
+def judge_models(checker: Checker) -> set[str]:
+    """The model names of every LLM judge inside ``checker`` (a cascade's stages included)."""
+    if isinstance(checker, LLMJudgeChecker):
+        return {checker.model}
+    if isinstance(checker, CascadeChecker):
+        return set().union(*(judge_models(stage) for stage in checker.stages))
+    return set()

@@ -1,0 +1,251 @@
+"""How one sample is judged: every check a sample must pass, and the verdict it gets.
+
+For each sample, in order (cheap refusals first, so that expensive checkers see fewer claims):
+
+1. length bounds (``too_short``, ``too_long``) and language (``wrong_language``);
+2. duplicates of a sample already kept (``duplicate``): the first one stays;
+3. sources: a source chunk that is gone (``source_removed``) or changed (``source_changed``);
+4. claims: the generator's, plus the answer's clauses none of them covers. Each citation must
+   name a known chunk (``unknown_chunk``) and quote it (``quote_not_found``); a listed claim
+   must cite something (``no_citation``). The checker then judges each claim against its cited
+   chunks, and each answer clause against all the sample's chunks. In a cross-language sample a
+   claim's ``source_text`` is what is checked, and answer clauses, being in the other language,
+   get only the language-free checks of numbers and code identifiers;
+5. the answer as a whole: a verbatim copy of a passage (``copies_source``), and the question
+   against its passages (``unanswerable``).
+
+A sample is kept only when nothing refused it and every claim is supported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from groundset.records import Chunk, ClaimVerdict, Reason, Sample, Verdict
+from groundset.verify.base import Checker, Support
+from groundset.verify.claims import ClaimToCheck, sample_claims, sample_text
+from groundset.verify.evidence import prepare_evidence
+from groundset.verify.filters import (
+    Deduplicator,
+    FilterOptions,
+    copies_source,
+    length_problem,
+    unanswerable,
+)
+from groundset.verify.language import is_language
+from groundset.verify.lexical import missing_anchors
+from groundset.verify.quotes import find_quote
+from groundset.verify.text import fold
+
+__all__ = ["ChunkLookup", "DictChunkLookup", "SampleVerifier"]
+
+
+class ChunkLookup(Protocol):
+    """Where the verifier finds the chunks that samples cite (the ground stage's index)."""
+
+    def get(self, ids: Iterable[str]) -> dict[str, Chunk]:
+        """The chunks of those ``ids`` that exist, by id; unknown ids are left out."""
+        ...
+
+
+class DictChunkLookup:
+    """A :class:`ChunkLookup` over chunks held in memory."""
+
+    def __init__(self, chunks: Iterable[Chunk]) -> None:
+        self._chunks = {c.id: c for c in chunks}
+
+    def get(self, ids: Iterable[str]) -> dict[str, Chunk]:
+        """The known chunks among ``ids``."""
+        return {i: self._chunks[i] for i in ids if i in self._chunks}
+
+
+def _primary(language: str) -> str:
+    return language.lower().replace("_", "-").split("-")[0]
+
+
+class SampleVerifier:
+    """Verifies samples one at a time, remembering the kept ones to refuse their duplicates.
+
+    Args:
+        chunks: where cited chunks are found.
+        checker: the support checker.
+        language: the language samples must be in; None means each sample's own ``language``.
+        options: filter bounds and thresholds.
+    """
+
+    def __init__(
+        self,
+        chunks: ChunkLookup,
+        checker: Checker,
+        language: str | None = None,
+        options: FilterOptions | None = None,
+    ) -> None:
+        self.chunks = chunks
+        self.checker = checker
+        self.language = language
+        self.options = options or FilterOptions()
+        self.dedup = Deduplicator(self.options.near_duplicate)
+
+    def verify(self, sample: Sample) -> Verdict:
+        """Decide on one sample; a kept sample is remembered for duplicate detection."""
+        question, answer = sample_text(sample)
+        text = f"{question}\n{answer}"
+        reasons = self._text_problems(sample, question, answer)
+        duplicate = self.dedup.duplicate_of(text)
+        if duplicate is not None:
+            # The kept copy stands for it: no need to check its claims again.
+            return Verdict(
+                sample_id=sample.id,
+                accepted=False,
+                reasons=[*reasons, "duplicate"],
+                checker=self.checker.name,
+            )
+        ids = {c.chunk_id for claim in sample.claims for c in claim.citations}
+        ids.update(s.chunk_id for s in sample.sources)
+        found = self.chunks.get(sorted(ids))
+        reasons += self._source_problems(sample, found)
+        cross_language = _cross_language(sample, found)
+        claims = self._check_claims(sample, found, cross_language)
+        reasons += self._answer_problems(sample, question, answer, found, cross_language)
+
+        accepted = not reasons and all(c.supported for c in claims)
+        if accepted:
+            self.dedup.add(sample.id, text)
+        return Verdict(
+            sample_id=sample.id,
+            accepted=accepted,
+            claims=claims,
+            reasons=list(dict.fromkeys([*reasons, *(r for c in claims for r in c.reasons)])),
+            checker=self.checker.name,
+        )
+
+    def _text_problems(self, sample: Sample, question: str, answer: str) -> list[Reason]:
+        reasons: list[Reason] = []
+        length = length_problem(question, answer, self.options)
+        if length:
+            reasons.append(length)
+        if self._wrong_language(sample, f"{question}\n{answer}"):
+            reasons.append("wrong_language")
+        return reasons
+
+    def _answer_problems(
+        self,
+        sample: Sample,
+        question: str,
+        answer: str,
+        found: dict[str, Chunk],
+        cross_language: bool,
+    ) -> list[Reason]:
+        reasons: list[Reason] = []
+        if not sample.claims:
+            reasons.append("no_citation")
+        passages = [c.text for c in found.values()]
+        if copies_source(answer, passages, self.options):
+            reasons.append("copies_source")
+        # A question in another language than its passages shares no words with them.
+        if passages and not cross_language and unanswerable(question, passages, self.options):
+            reasons.append("unanswerable")
+        return reasons
+
+    def _wrong_language(self, sample: Sample, text: str) -> bool:
+        wanted = self.language or sample.language
+        if self.language and _primary(sample.language) != _primary(self.language):
+            return True
+        return is_language(text, wanted) is False
+
+    @staticmethod
+    def _source_problems(sample: Sample, found: dict[str, Chunk]) -> list[Reason]:
+        reasons: list[Reason] = []
+        for source in sample.sources:
+            chunk = found.get(source.chunk_id)
+            if chunk is None:
+                reasons.append("source_removed")
+            elif chunk.content_sha256 != source.content_sha256:
+                reasons.append("source_changed")
+        return list(dict.fromkeys(reasons))
+
+    def _check_claims(
+        self, sample: Sample, found: dict[str, Chunk], cross_language: bool
+    ) -> list[ClaimVerdict]:
+        to_check = sample_claims(sample)
+        everything = list(found.values())
+        verdicts: list[ClaimVerdict | None] = []
+        pending: list[tuple[int, ClaimToCheck, list[Chunk]]] = []
+        for claim in to_check:
+            cited, problems = self._citations(claim, found)
+            evidence = everything if claim.from_answer else cited
+            if problems or not evidence:
+                verdicts.append(_refused(claim, problems or ["unsupported_claim"]))
+            elif claim.from_answer and cross_language:
+                verdicts.append(_anchors_verdict(claim, evidence))
+            else:
+                pending.append((len(verdicts), claim, evidence))
+                verdicts.append(None)
+        pairs = [(claim.checked_text, _joined(chunks)) for _, claim, chunks in pending]
+        for (index, claim, chunks), support in zip(pending, self.checker.check(pairs), strict=True):
+            verdicts[index] = _verdict(claim, support, chunks)
+        return [v for v in verdicts if v is not None]
+
+    @staticmethod
+    def _citations(
+        claim: ClaimToCheck, found: dict[str, Chunk]
+    ) -> tuple[list[Chunk], list[Reason]]:
+        cited: list[Chunk] = []
+        problems: list[Reason] = []
+        for citation in claim.citations:
+            chunk = found.get(citation.chunk_id)
+            if chunk is None:
+                problems.append("unknown_chunk")
+                continue
+            cited.append(chunk)
+            if not find_quote(citation.quote, chunk.text):
+                problems.append("quote_not_found")
+        if not claim.from_answer and not claim.citations:
+            problems.append("no_citation")
+        unique = list({c.id: c for c in cited}.values())
+        return unique, list(dict.fromkeys(problems))
+
+
+def _cross_language(sample: Sample, found: dict[str, Chunk]) -> bool:
+    """Whether the sample is written in another language than its sources."""
+    return any(c.source_text for c in sample.claims) or any(
+        c.lang and _primary(c.lang) != _primary(sample.language) for c in found.values()
+    )
+
+
+def _joined(chunks: Sequence[Chunk]) -> str:
+    return "\n\n".join(c.text for c in chunks)
+
+
+def _chunk_of(span: str, chunks: Sequence[Chunk]) -> str | None:
+    """The chunk the deciding span comes from: the one holding its first sentence."""
+    if not chunks:
+        return None
+    head = fold(prepare_evidence(span).sentences[0]).lower() if span else ""
+    for chunk in chunks:
+        if head and head in fold(chunk.text).lower():
+            return chunk.id
+    return chunks[0].id
+
+
+def _verdict(claim: ClaimToCheck, support: Support, chunks: Sequence[Chunk]) -> ClaimVerdict:
+    return ClaimVerdict(
+        text=claim.text,
+        supported=support.supported,
+        score=round(support.score, 4),
+        evidence=support.evidence,
+        chunk_id=_chunk_of(support.evidence, chunks),
+        reasons=list(support.reasons),
+    )
+
+
+def _refused(claim: ClaimToCheck, reasons: list[Reason]) -> ClaimVerdict:
+    return ClaimVerdict(text=claim.text, supported=False, score=0.0, reasons=reasons)
+
+
+def _anchors_verdict(claim: ClaimToCheck, chunks: Sequence[Chunk]) -> ClaimVerdict:
+    reasons = missing_anchors(claim.text, prepare_evidence(_joined(chunks)))
+    return ClaimVerdict(
+        text=claim.text, supported=not reasons, score=0.0 if reasons else 1.0, reasons=reasons
+    )
