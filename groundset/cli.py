@@ -7,6 +7,7 @@ problem and the fix, never a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -27,8 +28,6 @@ _NOT_BUILT = {
     "index": "build the chunk index of a corpus",
     "search": "search a corpus index",
     "generate": "generate samples from a corpus",
-    "verify": "verify samples against their sources",
-    "verify-claims": "check claims against evidence",
     "run": "run a whole project",
     "refresh": "refresh a project after its docs changed",
     "demo": "run the offline demo",
@@ -83,6 +82,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="discover pages by links only",
     )
     crawl.set_defaults(handler=_cmd_crawl)
+
+    verify = sub.add_parser(
+        "verify",
+        help="check every claim of every sample against the passages it cites",
+        description="Check every claim of every sample against the chunks it cites; keep a "
+        "sample only when all its claims are supported. Writes kept and rejected files (each "
+        "line the sample with its verdict) and a summary by reason.",
+    )
+    verify.add_argument("samples", type=Path, metavar="SAMPLES.jsonl")
+    verify.add_argument("--corpus", type=Path, required=True, help="the indexed corpus")
+    verify.add_argument("--kept", type=Path, help="default: SAMPLES.kept.jsonl")
+    verify.add_argument("--rejected", type=Path, help="default: SAMPLES.rejected.jsonl")
+    verify.add_argument("--language", help="the language samples must be in (code, e.g. sw)")
+    verify.add_argument("--chroma-url", help="Chroma server holding the index")
+    _add_checker_args(verify)
+    filters = verify.add_argument_group("filters")
+    for name in (
+        "min-question-words",
+        "max-question-words",
+        "min-answer-words",
+        "max-answer-words",
+        "copy-min-words",
+    ):
+        filters.add_argument(f"--{name}", type=int)
+    for name in ("near-duplicate", "copy-share", "answerable-coverage"):
+        filters.add_argument(f"--{name}", type=float)
+    verify.set_defaults(handler=_cmd_verify)
+
+    claims = sub.add_parser(
+        "verify-claims",
+        help="check claims against evidence (benchmark the checker alone)",
+        description="Read lines {id, evidence, claim}; write each with supported, score and "
+        "reasons added. Evidence may be a whole page: it is split into windows.",
+    )
+    claims.add_argument("pairs", type=Path, metavar="PAIRS.jsonl")
+    claims.add_argument("--out", type=Path, help="default: standard output")
+    _add_checker_args(claims)
+    claims.set_defaults(handler=_cmd_verify_claims)
 
     export = sub.add_parser(
         "export",
@@ -139,6 +176,94 @@ def _not_built(name: str, what: str) -> Handler:
         return 1
 
     return handler
+
+
+# -- verify ---------------------------------------------------------------------------------
+
+_CHECKER_OPTIONS = (
+    "threshold",
+    "embedder",
+    "nli_model",
+    "llm_model",
+    "llm_base_url",
+    "llm_api_key",
+    "cascade",
+    "band",
+)
+_FILTER_OPTIONS = (
+    "min_question_words",
+    "max_question_words",
+    "min_answer_words",
+    "max_answer_words",
+    "copy_min_words",
+    "near_duplicate",
+    "copy_share",
+    "answerable_coverage",
+)
+
+
+def _add_checker_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("checker")
+    group.add_argument(
+        "--checker",
+        default="lexical",
+        help="lexical (default, no model), overlap, embedding, nli, llm, cascade",
+    )
+    group.add_argument("--threshold", type=float, help="override the checker's threshold")
+    group.add_argument("--embedder", help="sentence-transformers model name or path")
+    group.add_argument("--nli-model", help="CrossEncoder NLI model name or path")
+    group.add_argument("--llm-model", help="judge model (llm checker)")
+    group.add_argument("--llm-base-url", help="judge endpoint (default: $OPENAI_BASE_URL)")
+    group.add_argument("--llm-api-key", help="judge key (default: $OPENAI_API_KEY)")
+    group.add_argument(
+        "--cascade",
+        type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+        help="cascade stages, e.g. lexical,embedding,nli",
+    )
+    group.add_argument("--band", type=float, help="score band around a threshold that escalates")
+
+
+def _options(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from groundset.ground import Index
+    from groundset.verify import verify_samples_file
+
+    samples: Path = args.samples
+    if not samples.is_file():
+        raise UsageError(
+            f"no such file: {samples}", fix="give the samples file that generate wrote"
+        )
+    kept = args.kept or samples.with_suffix(".kept.jsonl")
+    rejected = args.rejected or samples.with_suffix(".rejected.jsonl")
+    index = Index.open(args.corpus, chroma_url=args.chroma_url)
+    try:
+        summary = verify_samples_file(
+            samples,
+            index,
+            kept,
+            rejected,
+            checker=args.checker,
+            language=args.language,
+            **_options(args, _CHECKER_OPTIONS + _FILTER_OPTIONS),
+        )
+    finally:
+        index.close()
+    print(summary)
+    print(f"kept: {kept}\nrejected: {rejected}")
+    return 0
+
+
+def _cmd_verify_claims(args: argparse.Namespace) -> int:
+    from groundset.verify import verify_claims_file
+
+    summary = verify_claims_file(
+        args.pairs, args.out, checker=args.checker, **_options(args, _CHECKER_OPTIONS)
+    )
+    print(json.dumps(summary, sort_keys=True), file=sys.stderr)
+    return 0
 
 
 # -- export and report ---------------------------------------------------------------------

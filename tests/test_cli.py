@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,21 @@ def test_export_and_report_commands(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "<svg" in (tmp_path / "report.html").read_text()
     code, _, err = run(capsys, "export", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path))
     assert code == 2 and "nope.jsonl" in err
+
+
+def test_verify_claims_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import fixture_path
+
+    lines = fixture_path("verification", "wice_claim_dev.jsonl").read_text().splitlines()[:20]
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("\n".join([*lines, "{not json"]) + "\n")
+    out = tmp_path / "out.jsonl"
+    code, _, err = run(capsys, "verify-claims", str(pairs), "--out", str(out))
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [json.loads(line)["id"] for line in lines]
+    assert all(isinstance(r["supported"], bool) and isinstance(r["score"], float) for r in rows)
+    summary = json.loads(err.strip().splitlines()[-1])
+    assert summary["total"] == 21 and summary["malformed_lines"][0]["line"] == 21
+    code, _, err = run(capsys, "verify-claims", str(pairs), "--checker", "nonsense")
+    assert code == 2 and "nonsense" in err

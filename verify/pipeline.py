@@ -109,7 +109,8 @@ def _output(path: Path | None) -> Iterator[IO[str]]:
 
 
 def _require_file(path: Path) -> Path:
-    if not path.is_file():
+    # Not is_file(): a pipe such as /dev/stdin is a fine input.
+    if not path.exists() or path.is_dir():
         raise UsageError(f"no such file: {path}", fix="check the path")
     return path
 
