@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -90,7 +90,7 @@ class DocsSpider(scrapy.Spider):
         max_pages: stop scheduling pages after this many (resumed pages included).
         follow_links: follow ``<a href>`` links.
         use_sitemaps: read robots.txt ``Sitemap:`` lines and ``sitemap.xml``.
-        fallback: allow the fallback extractor (see ``groundset.crawl.extract``).
+        on_page: called with ``(url, outcome)`` for every page handled.
     """
 
     name = "groundset"
@@ -104,7 +104,7 @@ class DocsSpider(scrapy.Spider):
         max_pages: int | None = None,
         follow_links: bool = True,
         use_sitemaps: bool = True,
-        on_page: Any = None,
+        on_page: Callable[[str, str], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -191,10 +191,9 @@ class DocsSpider(scrapy.Spider):
     # -- callbacks -------------------------------------------------------------------------
 
     def parse_robots(self, response: Response) -> Iterable[Request]:
-        for url in _SITEMAP_LINE.findall(
-            response.text if isinstance(response, TextResponse) else ""
-        ):
-            yield self._meta_request(url, self.parse_sitemap)
+        if isinstance(response, TextResponse):
+            for url in _SITEMAP_LINE.findall(response.text):
+                yield self._meta_request(url, self.parse_sitemap)
 
     def parse_sitemap(self, response: Response) -> Iterable[Request]:
         body = response.body

@@ -62,8 +62,6 @@ class CrawlSettings(_Settings):
     download_delay_s: float = Field(default=0.0, ge=0)
     autothrottle: bool = True
     autothrottle_target_concurrency: float = Field(default=4.0, gt=0)
-    # Extraction.
-    fallback: bool = True
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:
