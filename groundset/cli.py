@@ -12,12 +12,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from groundset import __version__
 from groundset.config import CrawlSettings, load_toml, resolve
 from groundset.errors import GroundsetError, UsageError
+
+if TYPE_CHECKING:
+    from groundset.ground.settings import IndexSettings
 
 __all__ = ["main"]
 
@@ -25,8 +28,6 @@ Handler = Callable[[argparse.Namespace], int]
 
 #: Subcommands of the design that this version does not have yet, with what they will do.
 _NOT_BUILT = {
-    "index": "build the chunk index of a corpus",
-    "search": "search a corpus index",
     "generate": "generate samples from a corpus",
     "run": "run a whole project",
     "refresh": "refresh a project after its docs changed",
@@ -82,6 +83,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="discover pages by links only",
     )
     crawl.set_defaults(handler=_cmd_crawl)
+
+    index = sub.add_parser(
+        "index",
+        help="chunk a corpus and embed it into its Chroma index",
+        description="Chunk every page of a corpus by heading, embed the chunks and keep the "
+        "Chroma index in step with the corpus: only new and changed chunks are embedded.",
+    )
+    index.add_argument("--corpus", type=Path, required=True)
+    index.add_argument("--chroma-url", help="a Chroma server (default: <corpus>/index/)")
+    index.add_argument("--embedder", help="sentence-transformers model name or path")
+    index.add_argument(
+        "--rebuild", action="store_true", help="rebuild from scratch (e.g. with another embedder)"
+    )
+    index.set_defaults(handler=_cmd_index)
+
+    search = sub.add_parser(
+        "search",
+        help="search a corpus index",
+        description="Print the best chunks for a query: hybrid dense and BM25 ranking.",
+    )
+    search.add_argument("--corpus", type=Path, required=True)
+    search.add_argument("query", metavar="QUERY")
+    search.add_argument("-k", type=int, default=5, help="how many chunks (default 5)")
+    search.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
+    search.add_argument("--chroma-url", help="a Chroma server (default: <corpus>/index/)")
+    search.set_defaults(handler=_cmd_search)
 
     verify = sub.add_parser(
         "verify",
@@ -158,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    # The model loaders' progress bars would bury groundset's own progress and summary.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         args = build_parser().parse_args(argv)
         handler: Handler = args.handler
@@ -176,6 +205,32 @@ def _not_built(name: str, what: str) -> Handler:
         return 1
 
     return handler
+
+
+# -- index and search ----------------------------------------------------------------------
+
+
+def _index_settings(args: argparse.Namespace) -> IndexSettings:
+    from groundset.ground.settings import IndexSettings
+
+    flags = {"chroma_url": args.chroma_url, "embedder": getattr(args, "embedder", None)}
+    return resolve(IndexSettings, "index", flags=flags)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from groundset.ground.commands import index_command
+
+    index_command(args.corpus, rebuild=args.rebuild, settings=_index_settings(args))
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from groundset.ground.commands import search_command
+
+    search_command(
+        args.corpus, args.query, k=args.k, mode=args.mode, settings=_index_settings(args)
+    )
+    return 0
 
 
 # -- verify ---------------------------------------------------------------------------------

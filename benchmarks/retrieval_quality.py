@@ -1,0 +1,67 @@
+"""Retrieval quality on the DRF fixture: hit@1 and hit@5, by page and by section, per mode.
+
+The same labelled query sets as the retrieval gate (tests/ground/test_retrieval_quality.py),
+here in full rather than one section in three: hand-written questions, section titles, and
+first sentences of sections, from the site's own MkDocs search index.
+
+    python benchmarks/retrieval_quality.py [--corpus DIR] [--every 1]
+
+The corpus is indexed first (which embeds everything the first time; an indexed corpus is only
+brought up to date). Without ``--corpus`` the DRF fixture is crawled into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from index_common import QUESTIONS, SEARCH_INDEX, drf_corpus
+
+from groundset.corpus import Corpus
+from groundset.ground import SEARCH_MODES, Index
+from groundset.ground.evaluate import LabelledQuery, hit_rates, mkdocs_queries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, help="a corpus (default: crawl DRF)")
+    parser.add_argument("--every", type=int, default=1, help="keep one section in N")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-retrieval-"))
+    try:
+        corpus = args.corpus or drf_corpus(work / "corpus")
+        with Index.open(corpus) as index, Corpus(corpus) as pages:
+            index.update(pages)
+            base = "{0.scheme}://{0.netloc}/".format(urlsplit(next(index.chunks()).doc_url))
+            sets = {
+                "questions": [
+                    LabelledQuery(q["query"], urljoin(base, q["page"]), q["heading"])
+                    for q in json.loads(QUESTIONS.read_text())
+                ],
+                "titles": mkdocs_queries(SEARCH_INDEX, base, source="title", every=args.every),
+                "sentences": mkdocs_queries(SEARCH_INDEX, base, source="text", every=args.every),
+            }
+            columns = ("page@1", "page@5", "sec@1", "sec@5")
+            print(f"{'set':<10} {'n':>4} {'mode':<8}" + "".join(f" {c:>7}" for c in columns))
+            for name, queries in sets.items():
+                for mode in SEARCH_MODES:
+                    r = hit_rates(
+                        lambda q, k, mode=mode: [h.chunk for h in index.search(q, k, mode=mode)],
+                        queries,
+                    )
+                    figures = (r.page_at_1, r.page_at_k, r.section_at_1, r.section_at_k)
+                    print(
+                        f"{name:<10} {r.queries:>4} {mode:<8}"
+                        + "".join(f" {x:>7.3f}" for x in figures),
+                        flush=True,
+                    )
+    finally:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,356 @@
+"""The index of a corpus: chunks, their embeddings in Chroma, and hybrid search over them.
+
+This is the ground stage's public face; the generate and verify stages and the command line use
+:class:`Index` and nothing else of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from groundset.corpus import Corpus, Document
+from groundset.errors import IndexStoreError, UsageError
+from groundset.ground.cache import EmbeddingCache
+from groundset.ground.chunking import chunk_document
+from groundset.ground.embed import Embedder
+from groundset.ground.retrieve import LexicalIndex, reciprocal_rank_fusion
+from groundset.ground.settings import IndexSettings
+from groundset.ground.store import ChunkStore, Where
+from groundset.ground.sync import Plan, plan_update
+from groundset.records import Chunk, Hit
+
+__all__ = ["SEARCH_MODES", "Index", "IndexSummary"]
+
+SEARCH_MODES = ("hybrid", "dense", "lexical")
+_EMBEDDED_COLLECTION = "groundset"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    """What one index update did.
+
+    Attributes:
+        added: chunks stored that replace none.
+        updated: chunks stored in place of a changed chunk under the same heading path.
+        deleted: chunks removed with no replacement.
+        unchanged: chunks left as they were (some only had their metadata refreshed).
+        embedded: chunks run through the embedder.
+        cached: chunks whose embedding came from the cache instead.
+        documents_changed: pages (re)chunked because they were new, changed or half indexed.
+        documents_removed: pages whose chunks were removed because they left the corpus.
+    """
+
+    added: int
+    updated: int
+    deleted: int
+    unchanged: int
+    embedded: int
+    cached: int
+    documents_changed: tuple[str, ...]
+    documents_removed: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.added} chunks added, {self.updated} updated, {self.deleted} deleted,"
+            f" {self.unchanged} unchanged; {self.embedded} embedded, {self.cached} from cache;"
+            f" {len(self.documents_changed)} pages indexed, {len(self.documents_removed)} removed"
+        )
+
+
+class Index:
+    """The chunk index of one corpus. Open it with :meth:`Index.open`.
+
+    Args:
+        store: the Chroma collection.
+        embedder: the model that embeds chunks and queries.
+        cache: embeddings by content.
+        settings: the resolved settings.
+    """
+
+    def __init__(
+        self, store: ChunkStore, embedder: Embedder, cache: EmbeddingCache, settings: IndexSettings
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self._cache = cache
+        self._lexical: LexicalIndex | None = None
+        self._doc_urls: list[str] | None = None
+
+    @classmethod
+    def open(
+        cls,
+        corpus_dir: Path,
+        *,
+        chroma_url: str | None = None,
+        embedder: str | Embedder | None = None,
+        settings: IndexSettings | None = None,
+    ) -> Index:
+        """Open (or create, empty) the index of the corpus in ``corpus_dir``.
+
+        Args:
+            corpus_dir: the corpus directory; the index and the embedding cache live in its
+                ``index/`` folder, unless the index is on a Chroma server.
+            chroma_url: a Chroma server to keep the index on instead (overrides ``settings``).
+            embedder: the model to embed with, by name or path (overrides ``settings``), or an
+                :class:`Embedder` already loaded, to share one model between indexes; by
+                default the one that built the index, or all-MiniLM-L6-v2 for a new index.
+            settings: everything else; defaults when None.
+
+        Raises:
+            UsageError: ``corpus_dir`` is not a directory.
+            IndexStoreError: the index or the Chroma server cannot be opened.
+        """
+        name = embedder.name if isinstance(embedder, Embedder) else embedder
+        flags = {"chroma_url": chroma_url, "embedder": name}
+        settings = (settings or IndexSettings()).model_copy(
+            update={k: v for k, v in flags.items() if v is not None}
+        )
+        root = Path(corpus_dir)
+        if not root.is_dir():
+            raise UsageError(f"no corpus at {root}", fix="pass the corpus directory with --corpus")
+        store = ChunkStore.connect(
+            settings.chroma_url or root / "index",
+            settings.collection or _collection_name(root, server=bool(settings.chroma_url)),
+        )
+        model = (
+            embedder
+            if isinstance(embedder, Embedder)
+            else Embedder(settings.embedder or store.embedder)
+        )
+        cache = EmbeddingCache(root / "index" / "embeddings.sqlite")
+        return cls(store, model, cache, settings)
+
+    def close(self) -> None:
+        """Release the Chroma client and the cache."""
+        self.store.close()
+        self._cache.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- updating ------------------------------------------------------------------------------
+
+    def update(
+        self,
+        corpus: Corpus,
+        *,
+        rebuild: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IndexSummary:
+        """Bring the index in line with the corpus's active documents.
+
+        Only new and changed pages are chunked, only chunks not yet stored are embedded (or
+        taken from the embedding cache), and the chunks of changed and removed pages are
+        deleted. An update that was interrupted is finished by the next one.
+
+        Args:
+            corpus: the corpus to index.
+            rebuild: drop the whole index first, e.g. to switch to another embedder; every
+                chunk then counts as added.
+            progress: called with (chunks written, chunks to write) once before writing and
+                after each batch.
+
+        Raises:
+            IndexStoreError: the index was built with another embedder and ``rebuild`` is false.
+        """
+        if rebuild:
+            self.embedder.load()  # a model that cannot load must not cost the index first
+            self.store.reset()
+        else:
+            self._check_embedder()
+        chunking = f"min_tokens={self.settings.min_tokens}"
+        plan = plan_update(corpus.documents(), self.store.stamps(), self._chunk, chunking)
+        self._lexical = None
+        self._doc_urls = None
+        for ids in _batches(plan.delete, self.store.max_batch):
+            self.store.delete(ids)
+        embedded, cached = self._write(plan, progress)
+        for chunks in _batches(plan.restamp, self.store.max_batch):
+            self.store.restamp(chunks, plan.stamps)
+        return IndexSummary(
+            added=plan.added,
+            updated=plan.updated,
+            deleted=plan.deleted,
+            unchanged=plan.unchanged,
+            embedded=embedded,
+            cached=cached,
+            documents_changed=tuple(plan.documents_changed),
+            documents_removed=tuple(plan.documents_removed),
+        )
+
+    def _chunk(self, doc: Document) -> list[Chunk]:
+        if not doc.markdown.strip():
+            return []  # an empty page (a failed extraction) must not cost loading the model
+        return chunk_document(
+            doc,
+            self.embedder.count_tokens,
+            max_tokens=self.embedder.max_tokens,
+            min_tokens=self.settings.min_tokens,
+        )
+
+    def _write(self, plan: Plan, progress: Callable[[int, int], None] | None) -> tuple[int, int]:
+        """Embed and store the plan's new chunks in batches; returns (embedded, cached)."""
+        total = len(plan.write)
+        if total and self.store.embedder != self.embedder.name:
+            self.store.claim(self.embedder.name, self.embedder.dimension)
+        if progress is not None:
+            progress(0, total)
+        done = embedded = 0
+        # Batches of chunks of similar length pad least, as in one big encode() call.
+        pending = sorted(plan.write, key=lambda c: len(c.text))
+        for chunks in _batches(pending, min(self.settings.batch_size, self.store.max_batch)):
+            vectors, fresh = self._vectors(chunks)
+            self.store.upsert(chunks, vectors, plan.stamps)
+            embedded += fresh
+            done += len(chunks)
+            if progress is not None:
+                progress(done, total)
+        return embedded, total - embedded
+
+    def _vectors(self, chunks: Sequence[Chunk]) -> tuple[np.ndarray, int]:
+        """Vectors for chunks, from the cache where it has them; returns (vectors, embedded)."""
+        found = self._cache.get(self.embedder.name, (c.content_sha256 for c in chunks))
+        missing = {c.content_sha256: c.text for c in chunks if c.content_sha256 not in found}
+        if missing:
+            fresh = dict(zip(missing, self.embedder.encode(list(missing.values())), strict=True))
+            self._cache.put(self.embedder.name, fresh)
+            found.update(fresh)
+        return np.stack([found[c.content_sha256] for c in chunks]), len(missing)
+
+    def _check_embedder(self) -> None:
+        recorded = self.store.embedder
+        if recorded is None or recorded == self.embedder.name or self.store.count() == 0:
+            return
+        raise IndexStoreError(
+            f"the index {self.store.name!r} was built with embedder {recorded!r},"
+            f" not {self.embedder.name!r}",
+            fix=f"use --embedder {recorded} to keep it, or index with --rebuild (rebuild=True)"
+            f" to re-embed every chunk with {self.embedder.name}",
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        doc_url: str | None = None,
+        url_prefix: str | None = None,
+        lang: str | None = None,
+        mode: str = "hybrid",
+    ) -> list[Hit]:
+        """The ``k`` chunks that best match ``query``, best first.
+
+        Args:
+            query: what to look for, in words or identifiers.
+            k: how many hits to return.
+            doc_url: only chunks of this page.
+            url_prefix: only chunks of pages whose URL starts with this.
+            lang: only chunks in this language.
+            mode: ``hybrid`` (dense and lexical fused by reciprocal rank), ``dense`` (cosine
+                similarity of embeddings) or ``lexical`` (BM25).
+
+        Returns:
+            Hits whose score is the cosine similarity (dense), BM25 score (lexical) or fused
+            reciprocal-rank score (hybrid).
+
+        Raises:
+            UsageError: an unknown mode or a ``k`` below 1.
+            IndexStoreError: the index is empty, or was built with another embedder.
+        """
+        if mode not in SEARCH_MODES:
+            raise UsageError(f"unknown search mode {mode!r}", fix=f"use one of {SEARCH_MODES}")
+        if k < 1:
+            raise UsageError(f"k must be at least 1, not {k}", fix="ask for one hit or more")
+        if self.store.count() == 0:
+            raise IndexStoreError(
+                f"the index {self.store.name!r} is empty", fix="run `groundset index` first"
+            )
+        pool = k if mode != "hybrid" else max(k, self.settings.candidates)
+        scope = (doc_url, url_prefix, lang)
+        dense = [] if mode == "lexical" else self._dense(query, pool, *scope)
+        lexical = [] if mode == "dense" else self._lexical_search(query, pool, *scope)
+        if mode != "hybrid":
+            return [Hit(chunk=c, score=s) for c, s in (dense or lexical)]
+        found = {c.id: c for c, _ in [*dense, *lexical]}
+        fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [c.id for c, _ in lexical]])
+        return [Hit(chunk=found[cid], score=score) for cid, score in fused[:k]]
+
+    def get(self, ids: Iterable[str]) -> dict[str, Chunk]:
+        """The stored chunks among ``ids``, by id; ids not in the index are left out."""
+        return {c.id: c for c in self.store.get(ids)}
+
+    def chunks(self, *, doc_url: str | None = None) -> Iterator[Chunk]:
+        """Every stored chunk (of one page, if ``doc_url`` is given), by URL and position."""
+        where: Where | None = {"doc_url": doc_url} if doc_url is not None else None
+        yield from sorted(self.store.scan(where), key=lambda c: (c.doc_url, c.position))
+
+    def _dense(
+        self, query: str, n: int, doc_url: str | None, url_prefix: str | None, lang: str | None
+    ) -> list[tuple[Chunk, float]]:
+        self._check_embedder()
+        clauses: list[Where] = []
+        if doc_url is not None:
+            clauses.append({"doc_url": doc_url})
+        if lang is not None:
+            clauses.append({"lang": lang})
+        if url_prefix is not None:
+            # Chroma has no prefix match on metadata: name the matching pages instead.
+            urls = [u for u in self._known_urls() if u.startswith(url_prefix)]
+            if not urls:
+                return []
+            clauses.append({"doc_url": {"$in": urls}})
+        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        vector = self.embedder.encode_query(query)
+        return self.store.query(vector, n, where)
+
+    def _lexical_search(
+        self, query: str, n: int, doc_url: str | None, url_prefix: str | None, lang: str | None
+    ) -> list[tuple[Chunk, float]]:
+        if self._lexical is None:
+            self._lexical = LexicalIndex(list(self.store.scan()))
+
+        def keep(c: Chunk) -> bool:
+            return (
+                (doc_url is None or c.doc_url == doc_url)
+                and (url_prefix is None or c.doc_url.startswith(url_prefix))
+                and (lang is None or c.lang == lang)
+            )
+
+        return self._lexical.search(query, n, keep)
+
+    def _known_urls(self) -> list[str]:
+        if self._doc_urls is None:
+            self._doc_urls = sorted({s.doc_url for s in self.store.stamps().values()})
+        return self._doc_urls
+
+
+def _collection_name(root: Path, *, server: bool) -> str:
+    """The default collection: a fixed name in the corpus's own store, a unique one on a server.
+
+    On a server shared by several corpora the name carries the corpus folder's name and a hash
+    of its absolute path; a fixed name locally keeps an index valid when its corpus is copied.
+    """
+    if not server:
+        return _EMBEDDED_COLLECTION
+    where = str(root.resolve())
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", root.resolve().name).strip("-._")[:40] or "corpus"
+    return f"{_EMBEDDED_COLLECTION}-{stem}-{hashlib.sha256(where.encode()).hexdigest()[:8]}"
+
+
+def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
