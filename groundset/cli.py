@@ -28,7 +28,6 @@ Handler = Callable[[argparse.Namespace], int]
 
 #: Subcommands of the design that this version does not have yet, with what they will do.
 _NOT_BUILT = {
-    "generate": "generate samples from a corpus",
     "run": "run a whole project",
     "refresh": "refresh a project after its docs changed",
     "demo": "run the offline demo",
@@ -109,6 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
     search.add_argument("--chroma-url", help="a Chroma server (default: <corpus>/index/)")
     search.set_defaults(handler=_cmd_search)
+
+    gen = sub.add_parser(
+        "generate",
+        help="have an LLM write samples grounded in the corpus",
+        description="Write samples from passages of an indexed corpus, each claim citing a "
+        "verbatim quote. With no endpoint configured, the bundled Gemma 3 270M model runs on "
+        "a local llama.cpp server. A rerun resumes and costs nothing for what is done.",
+    )
+    gen.add_argument("--corpus", type=Path, required=True, help="an indexed corpus")
+    gen.add_argument("--count", type=int, required=True, help="samples the output should hold")
+    gen.add_argument("--out", type=Path, required=True, metavar="SAMPLES.jsonl")
+    gen.add_argument("--task", default="qa", help="qa (default), instruct, evol or schema")
+    gen.add_argument("--language", default="en", help="language to write samples in (code)")
+    gen.add_argument("--llm-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
+    gen.add_argument("--llm-model", help="model name at that endpoint")
+    gen.set_defaults(handler=_cmd_generate)
 
     verify = sub.add_parser(
         "verify",
@@ -230,6 +245,27 @@ def _cmd_search(args: argparse.Namespace) -> int:
     search_command(
         args.corpus, args.query, k=args.k, mode=args.mode, settings=_index_settings(args)
     )
+    return 0
+
+
+# -- generate -------------------------------------------------------------------------------
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from groundset.generate.commands import generate_command
+
+    if args.count < 1:
+        raise UsageError("--count must be at least 1", fix="ask for one sample or more")
+    summary = generate_command(
+        args.corpus,
+        args.out,
+        count=args.count,
+        task=args.task,
+        language=args.language,
+        llm_url=args.llm_url,
+        llm_model=args.llm_model,
+    )
+    print(summary)
     return 0
 
 

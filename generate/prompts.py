@@ -1,0 +1,128 @@
+"""Versioned prompt files, and the fence that keeps page text from acting as instructions.
+
+A prompt is a stable prefix (instructions, the output schema, worked examples) followed by the
+part that changes per sample, passages last. Providers cache the prefix, and llama.cpp reuses
+the prefix it has already read, so a long prefix costs little after the first sample.
+
+Page text is untrusted: each passage sits between ``<<<PASSAGE n`` and ``PASSAGE n>>>`` lines,
+and any ``<<<`` or ``>>>`` in the text is broken up, so a page cannot close its fence and write
+text that looks like instructions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib.resources import files
+from string import Template
+from typing import Any
+
+from groundset.records import Chunk
+
+__all__ = [
+    "SAMPLE_MARKER",
+    "Prompt",
+    "PromptTemplate",
+    "compact_schema",
+    "escape_fence",
+    "fence_passages",
+    "language_name",
+]
+
+#: The line of a prompt file that separates the stable prefix from the per-sample part.
+SAMPLE_MARKER = "=== sample ==="
+
+_LANGUAGES = {
+    "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
+    "hi": "Hindi", "it": "Italian", "ja": "Japanese", "ko": "Korean", "nl": "Dutch",
+    "pl": "Polish", "pt": "Portuguese", "ru": "Russian", "sw": "Swahili", "tr": "Turkish",
+    "uk": "Ukrainian", "vi": "Vietnamese", "yo": "Yoruba", "zh": "Chinese", "zu": "Zulu",
+}  # fmt: skip
+
+
+def language_name(code: str) -> str:
+    """The English name of a language code (the code itself when unknown)."""
+    return _LANGUAGES.get(code.split("-")[0].lower(), code)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One rendered prompt: ``prefix`` is the same for every sample of a run."""
+
+    prefix: str
+    suffix: str
+    version: str
+
+    @property
+    def text(self) -> str:
+        """The whole prompt, for completion endpoints."""
+        return self.prefix + self.suffix
+
+    def messages(self) -> list[dict[str, str]]:
+        """The prompt as chat messages: the prefix as the system message."""
+        return [
+            {"role": "system", "content": self.prefix.strip()},
+            {"role": "user", "content": self.suffix.strip()},
+        ]
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A prompt file ``generate/prompts/<version>.txt``, split at :data:`SAMPLE_MARKER`."""
+
+    version: str
+    prefix: Template
+    sample: Template
+
+    @classmethod
+    def load(cls, version: str) -> PromptTemplate:
+        """Read the prompt file of ``version`` (``qa.v1`` ...)."""
+        text = files("groundset.generate").joinpath("prompts", f"{version}.txt").read_text("utf-8")
+        prefix, sample = text.split(f"\n{SAMPLE_MARKER}\n")
+        # The cue ends the prompt: the output follows it on the same line, as in the examples.
+        return cls(version, Template(prefix + "\n"), Template(sample.rstrip("\n")))
+
+    def render(self, prefix_vars: dict[str, str], sample_vars: dict[str, str]) -> Prompt:
+        """Fill both parts; a missing variable is an error, not an empty string."""
+        return Prompt(
+            self.prefix.substitute(prefix_vars), self.sample.substitute(sample_vars), self.version
+        )
+
+
+def fence_passages(passages: tuple[Chunk, ...] | list[Chunk], max_chars: int) -> str:
+    """The passages, numbered from 1, each in its untrusted-data fence, cut to ``max_chars``."""
+    blocks = []
+    for n, chunk in enumerate(passages, start=1):
+        where = " > ".join(x for x in (chunk.title, chunk.heading_path) if x)
+        body = escape_fence(_cut(chunk.text, max_chars))
+        where = escape_fence(where.replace("\n", " "))
+        blocks.append(f"<<<PASSAGE {n} | {where}\n{body}\nPASSAGE {n}>>>")
+    return "\n".join(blocks)
+
+
+def escape_fence(text: str) -> str:
+    """``text`` with every ``<<<`` and ``>>>`` broken up, so it cannot open or close a fence."""
+    # Only the fence marks change; a quote that spans one is rare and fails anchoring loudly.
+    return text.replace("<<<", "<< <").replace(">>>", "> >>")
+
+
+def _cut(text: str, max_chars: int) -> str:
+    # The cut keeps a verbatim prefix of the chunk, so quotes from it still anchor.
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    end = max(cut.rfind("\n"), cut.rfind(". ") + 1)
+    return cut[:end] if end > max_chars // 2 else cut
+
+
+def compact_schema(schema: dict[str, Any]) -> str:
+    """A JSON schema without titles, on one line: what the model needs, in fewer tokens."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items() if k != "title"}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return node
+
+    return json.dumps(strip(schema), ensure_ascii=False)

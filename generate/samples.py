@@ -1,0 +1,111 @@
+"""``generate_samples``: a run on the configured endpoint, or on the local model by default."""
+
+from __future__ import annotations
+
+import os
+from contextlib import ExitStack
+from pathlib import Path
+
+from groundset.errors import UsageError
+from groundset.generate.cache import CallCache
+from groundset.generate.client import Api, LLMClient
+from groundset.generate.local_server import LocalModelServer
+from groundset.generate.passages import PassageSource
+from groundset.generate.run import GenerateSummary, Generator
+from groundset.generate.settings import GenerateSettings
+from groundset.generate.tasks import get_task
+
+__all__ = ["LOCAL_TIMEOUT_S", "generate_samples", "local_limits"]
+
+#: The least time a local call may take: on 2 busy cores a grammar-constrained sample takes
+#: minutes, and a call abandoned by a timeout keeps the server busy for the retry behind it.
+LOCAL_TIMEOUT_S = 900.0
+
+
+def local_limits(settings: GenerateSettings) -> GenerateSettings:
+    """Settings for llama-cpp-python's server, which answers one request at a time.
+
+    Requests beyond the first would only queue there and time out waiting, so one at a time.
+    """
+    return settings.model_copy(
+        update={"concurrency": 1, "timeout_s": max(settings.timeout_s, LOCAL_TIMEOUT_S)}
+    )
+
+
+def generate_samples(
+    passages: PassageSource,
+    out: Path,
+    *,
+    count: int,
+    task: str = "qa",
+    language: str = "en",
+    settings: GenerateSettings,
+) -> GenerateSummary:
+    """Generate ``count`` samples of ``task`` from ``passages`` into the JSONL file ``out``.
+
+    The endpoint is ``settings.base_url``, else ``OPENAI_BASE_URL``; with neither, a local
+    llama.cpp server with the bundled model is started for the run (or a running one reused).
+    Samples are appended to ``out`` as they come; outputs that stay invalid after one repair
+    go to ``<out stem>.generate-rejected.jsonl`` with reason ``invalid_json``. Rerunning with
+    the same arguments asks only for the samples the files do not hold yet.
+
+    Args:
+        passages: the index to draw passages from (``groundset.ground.Index``).
+        out: the samples file.
+        count: how many samples the files should hold when the run ends.
+        task: the recipe (``qa`` ...).
+        language: the language to write samples in; sources may be in another.
+        settings: endpoint, sampling, limits and diversity.
+
+    Returns:
+        What was written and refused, calls, tokens and cost.
+
+    Raises:
+        UsageError: a bad count, task, or an endpoint without a model name.
+        GenerationError: the endpoint is unreachable or refuses the key, or the local model
+            cannot start.
+    """
+    if count < 1:
+        raise UsageError(f"count must be at least 1, not {count}", fix="pass --count N")
+    recipe = get_task(task, settings)
+    base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
+    with ExitStack() as stack:
+        if base_url is None:
+            server = stack.enter_context(
+                LocalModelServer(
+                    settings.local_model_path,
+                    cache_dir=settings.local_cache_dir,
+                    port=settings.local_port,
+                    threads=settings.local_threads,
+                    n_ctx=settings.local_ctx,
+                    repack=settings.local_repack,
+                    start_timeout_s=settings.local_start_timeout_s,
+                )
+            )
+            # The server's port changes from run to run; the model file is what answers.
+            base_url, model = server.base_url, server.model
+            settings = local_limits(settings)
+            endpoint_id = f"local:{Path(str(server.model_path)).name}"
+            local = True
+        elif settings.model is None:
+            raise UsageError(
+                f"no model name for the endpoint {base_url}", fix="pass --llm-model NAME"
+            )
+        else:
+            model, endpoint_id, local = settings.model, base_url, False
+        cache = None
+        if settings.cache:
+            cache = CallCache(settings.cache_path or out.parent / "llm-cache.sqlite")
+            stack.callback(cache.close)
+        client = LLMClient(
+            base_url,
+            model,
+            api_key=settings.api_key,
+            settings=settings,
+            cache=cache,
+            endpoint_id=endpoint_id,
+        )
+        stack.callback(client.close)
+        # A base model follows few-shot completions; instruction-tuned endpoints get chat.
+        api: Api = settings.api if settings.api != "auto" else "completions" if local else "chat"
+        return Generator(recipe, client, api, settings, language).run(passages, out, count)

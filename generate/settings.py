@@ -1,0 +1,83 @@
+"""Settings of the generate stage: which model to ask, how hard to push it, what to write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DEFAULT_PERSONAS", "DEFAULT_STYLES", "GenerateSettings"]
+
+DEFAULT_PERSONAS = [
+    "a developer new to the framework",
+    "an experienced backend engineer",
+    "a maintainer debugging a production issue",
+    "a technical writer checking the docs",
+]
+
+DEFAULT_STYLES = [
+    "a how-to question",
+    "a why question",
+    "a question about a specific setting or default",
+    "a troubleshooting question",
+]
+
+
+class GenerateSettings(BaseModel):
+    """How to generate samples: the endpoint, the local fallback model, limits and diversity.
+
+    With no ``base_url`` (and no ``OPENAI_BASE_URL`` in the environment) a local llama.cpp server
+    with the bundled Gemma 3 270M is started for the run.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # The endpoint. None means: the environment, then the local model.
+    base_url: str | None = None
+    model: str | None = None
+    api_key: str | None = None
+    api: Literal["auto", "chat", "completions"] = Field(
+        default="auto", description="auto: completions for the local base model, chat otherwise"
+    )
+    response_format: Literal["json_schema", "json_object"] = Field(
+        default="json_schema",
+        description="chat output constraint: json_schema (OpenAI, vLLM) or json_object with the "
+        "schema beside it (llama-cpp-python's server, which knows only that one)",
+    )
+    # Sampling.
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    # Room for the largest output the grammar allows, so a bounded output is never cut off.
+    max_tokens: int = Field(default=700, ge=16)
+    seed: int = 0
+    # Calls.
+    concurrency: int = Field(default=2, ge=1)
+    timeout_s: float = Field(default=120.0, gt=0)
+    retries: int = Field(default=4, ge=0)
+    backoff_s: float = Field(default=1.0, ge=0)
+    max_backoff_s: float = Field(default=60.0, ge=0)
+    cache: bool = True
+    cache_path: Path | None = Field(default=None, description="default: beside the output file")
+    # Cost, in currency units per million tokens; no estimate when unset.
+    price_prompt: float | None = Field(default=None, ge=0)
+    price_completion: float | None = Field(default=None, ge=0)
+    price_cached: float | None = Field(default=None, ge=0)
+    # Diversity.
+    personas: list[str] = Field(default_factory=lambda: list(DEFAULT_PERSONAS), min_length=1)
+    styles: list[str] = Field(default_factory=lambda: list(DEFAULT_STYLES), min_length=1)
+    max_passages: int = Field(default=3, ge=1, le=3)
+    min_passage_chars: int = Field(default=200, ge=0)
+    max_passage_chars: int = Field(default=1200, ge=100, description="longer passages are cut")
+    # Task inputs.
+    record_schema: Path | None = Field(default=None, description="JSON schema of `schema` records")
+    seed_samples: Path | None = Field(default=None, description="samples JSONL that `evol` deepens")
+    # The local model server.
+    local_model_path: Path | None = None
+    local_cache_dir: Path | None = Field(default=None, description="default: ~/.cache/groundset")
+    local_threads: int = Field(default=2, ge=1)
+    local_ctx: int = Field(default=4096, ge=512)
+    local_port: int | None = Field(default=None, ge=1, le=65535)
+    # Weight repacking speeds up some CPUs, but its AMX kernels crash on virtual machines that do
+    # not grant AMX tile state (seen on Firecracker), so it is off unless asked for.
+    local_repack: bool = False
+    local_start_timeout_s: float = Field(default=120.0, gt=0)

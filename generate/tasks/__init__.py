@@ -1,0 +1,34 @@
+"""Task recipes, chosen by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from groundset.errors import UsageError
+from groundset.generate.settings import GenerateSettings
+from groundset.generate.tasks.base import Task
+from groundset.generate.tasks.evol import EvolTask
+from groundset.generate.tasks.instruct import InstructTask
+from groundset.generate.tasks.qa import QaTask
+from groundset.generate.tasks.schema import SchemaTask
+
+__all__ = ["TASKS", "Task", "get_task"]
+
+#: The recipes by name.
+TASKS: dict[str, Callable[[GenerateSettings], Task]] = {
+    "qa": QaTask,
+    "instruct": InstructTask,
+    "evol": EvolTask,
+    "schema": SchemaTask,
+}
+
+
+def get_task(name: str, settings: GenerateSettings | None = None) -> Task:
+    """The recipe called ``name``, built with the task inputs of ``settings``.
+
+    Raises:
+        UsageError: no recipe has that name, or its inputs are missing or unusable.
+    """
+    if name not in TASKS:
+        raise UsageError(f"unknown task {name!r}", fix=f"use one of: {', '.join(TASKS)}")
+    return TASKS[name](settings or GenerateSettings())

@@ -1,0 +1,44 @@
+"""Fixtures of the generate tests: real DRF passages, a scripted server, the local model."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+sys.path.insert(0, str(Path(__file__).parent))
+
+from drf_passages import MemoryPassages, drf_chunks
+from scripted import ScriptedServer
+
+from groundset.generate import LocalModelServer
+from groundset.records import Chunk
+
+
+@pytest.fixture(scope="session")
+def drf_passage_chunks() -> list[Chunk]:
+    """Sections of six real DRF API-guide pages."""
+    return drf_chunks()
+
+
+@pytest.fixture
+def passages(drf_passage_chunks: list[Chunk]) -> MemoryPassages:
+    return MemoryPassages(drf_passage_chunks)
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def local_model() -> Iterator[LocalModelServer]:
+    """The bundled model behind llama.cpp, started once a session (or an already running one)."""
+    with LocalModelServer() as server:
+        yield server

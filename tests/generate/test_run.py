@@ -1,0 +1,255 @@
+"""generate_samples against a scripted server, on real DRF passages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from drf_passages import MemoryPassages
+from scripted import COMPLETION_TOKENS, PROMPT_TOKENS, Reply, ScriptedServer, valid_answer
+
+from groundset.errors import GenerationError, UsageError
+from groundset.generate import GenerateSettings, generate_samples
+from groundset.records import Chunk, Sample
+
+
+def settings_for(server: ScriptedServer, tmp_path: Path, **extra: Any) -> GenerateSettings:
+    values: dict[str, Any] = {
+        "base_url": server.url,
+        "model": "scripted",
+        "api": "completions",
+        "backoff_s": 0.01,
+        "cache_path": tmp_path / "calls.sqlite",
+    }
+    return GenerateSettings(**{**values, **extra})
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_samples_follow_the_schema_and_cite_real_chunks(
+    scripted: ScriptedServer, passages: MemoryPassages, drf_passage_chunks: list[Chunk],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    out = tmp_path / "samples.jsonl"
+    summary = generate_samples(
+        passages, out, count=5, settings=settings_for(scripted, tmp_path, price_prompt=1.0,
+                                                       price_completion=2.0)
+    )  # fmt: skip
+    by_id = {c.id: c for c in drf_passage_chunks}
+    samples = [Sample.model_validate(r) for r in read(out)]
+    assert (summary.written, summary.rejected, len(samples)) == (5, {}, 5)
+    assert len({s.id for s in samples}) == 5
+    for sample in samples:
+        assert sample.task == "qa" and sample.question and sample.answer
+        assert sample.generator.prompt_version == "qa.v1"
+        assert sample.generator.model == "scripted"
+        assert sample.generator.endpoint_host == "127.0.0.1"
+        assert 1 <= len(sample.sources) <= 3
+        for source in sample.sources:
+            assert by_id[source.chunk_id].content_sha256 == source.content_sha256
+        for claim in sample.claims:
+            for citation in claim.citations:
+                assert citation.chunk_id == sample.sources[0].chunk_id
+                assert citation.quote in by_id[citation.chunk_id].text
+    assert summary.usage.calls == 5
+    assert summary.usage.prompt_tokens == 5 * PROMPT_TOKENS
+    assert summary.cost == pytest.approx(5 * (PROMPT_TOKENS + 2 * COMPLETION_TOKENS) / 1e6)
+
+
+def test_invalid_output_is_retried_once_showing_the_error(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    def script(n: int, body: dict[str, Any]) -> Reply:
+        return Reply('{"question": "Why?", "answer": "') if n == 1 else Reply(valid_answer(body))
+
+    server = ScriptedServer(script)
+    out = tmp_path / "samples.jsonl"
+    summary = generate_samples(
+        passages, out, count=1, settings=settings_for(server, tmp_path, concurrency=1)
+    )
+    server.close()
+    assert summary.written == 1 and len(read(out)) == 1
+    first, repair = (body["prompt"] for _, body in server.requests)
+    assert repair.startswith(first + ' {"question": "Why?", "answer": "')
+    assert "That JSON is invalid: " in repair and "Invalid JSON" in repair
+    assert repair.endswith("JSON:")
+
+
+def test_output_invalid_twice_is_rejected_as_invalid_json_with_its_raw_output(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    server = ScriptedServer(lambda n, body: Reply('{"question": "Why?"}'))
+    out = tmp_path / "samples.jsonl"
+    summary = generate_samples(passages, out, count=2, settings=settings_for(server, tmp_path))
+    server.close()
+    rejected = read(tmp_path / "samples.generate-rejected.jsonl")
+    assert len(server.requests) == 4
+    assert summary.written == 0 and summary.rejected == {"invalid_json": 2}
+    assert read(out) == []
+    assert len(rejected) == 2
+    for record in rejected:
+        assert record["verdict"] == {
+            "sample_id": record["id"], "accepted": False, "claims": [],
+            "reasons": ["invalid_json"], "checker": "",
+        }  # fmt: skip
+        assert record["raw_output"] == ['{"question": "Why?"}'] * 2
+        assert "answer: Field required" in record["error"]
+        assert record["sources"] and record["generator"]["prompt_version"] == "qa.v1"
+
+
+def test_a_citation_of_a_passage_that_is_not_there_is_invalid(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    bad = {
+        "question": "What is throttling?", "answer": "A limit.",
+        "claims": [{"text": "A limit.", "citations": [{"passage": 4, "quote": "x"}]}],
+    }  # fmt: skip
+    server = ScriptedServer(lambda n, body: Reply(json.dumps(bad)))
+    summary = generate_samples(
+        passages, tmp_path / "s.jsonl", count=1, settings=settings_for(server, tmp_path)
+    )
+    server.close()
+    assert summary.rejected == {"invalid_json": 1}
+    assert "less than or equal to" in read(tmp_path / "s.generate-rejected.jsonl")[0]["error"]
+
+
+def test_a_rerun_is_served_from_the_cache(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    settings = settings_for(scripted, tmp_path)
+    first = tmp_path / "first.jsonl"
+    generate_samples(passages, first, count=4, settings=settings)
+    assert len(scripted.requests) == 4
+    second = tmp_path / "second.jsonl"
+    summary = generate_samples(passages, second, count=4, settings=settings)
+    assert len(scripted.requests) == 4  # nothing new reached the server
+    assert summary.usage.cache_hits == 4 and summary.usage.calls == 0
+    assert sorted(map(str, read(first))) == sorted(map(str, read(second)))
+
+
+def test_an_interrupted_run_resumes_with_only_the_missing_samples(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    def dies_after_three(n: int, body: dict[str, Any]) -> Reply:
+        return Reply(valid_answer(body)) if n <= 3 else Reply(status=401, error="key revoked")
+
+    failing = ScriptedServer(dies_after_three)
+    out = tmp_path / "samples.jsonl"
+    with pytest.raises(GenerationError, match="key revoked"):
+        generate_samples(
+            passages, out, count=7, settings=settings_for(failing, tmp_path, concurrency=1)
+        )
+    failing.close()
+    assert len(read(out)) == 3
+    with out.open("a") as fh:
+        fh.write('{"id": "cut short by the interrup')  # a line the crash left half written
+    healthy = ScriptedServer()
+    # Without the cache, only resuming can keep the first three samples from being asked again.
+    settings = settings_for(healthy, tmp_path, cache=False)
+    summary = generate_samples(passages, out, count=7, settings=settings)
+    healthy.close()
+    records = read(out)
+    assert len(healthy.requests) == 4
+    assert (summary.already_done, summary.written) == (3, 4)
+    assert len(records) == 7 and len({r["id"] for r in records}) == 7
+
+
+def test_chat_endpoints_get_messages_and_a_json_schema(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    out = tmp_path / "samples.jsonl"
+    generate_samples(passages, out, count=2, settings=settings_for(scripted, tmp_path, api="chat"))
+    assert len(read(out)) == 2
+    paths = {path for path, _ in scripted.requests}
+    assert paths == {"/v1/chat/completions"}
+    systems = set()
+    for _, body in scripted.requests:
+        system, user = body["messages"]
+        systems.add(system["content"])
+        assert user["content"].endswith("JSON:") and "<<<PASSAGE 1 |" in user["content"]
+        fmt = body["response_format"]
+        assert fmt["type"] == "json_schema"
+        assert set(fmt["json_schema"]["schema"]["properties"]) == {"question", "answer", "claims"}
+    assert len(systems) == 1  # the stable prefix, the same for every sample
+
+
+def test_a_sample_in_another_language_keeps_quotes_and_source_text(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    out = tmp_path / "samples.jsonl"
+    generate_samples(
+        passages, out, count=2, language="sw", settings=settings_for(scripted, tmp_path)
+    )
+    prompt = scripted.requests[0][1]["prompt"]
+    assert "but the quotes in Swahili. Quotes stay word for word in English" in prompt
+    assert "source_text" in scripted.requests[0][1]["grammar"]
+    for sample in (Sample.model_validate(r) for r in read(out)):
+        assert sample.language == "sw"
+        assert all(
+            c.text == "Inasema hivyo." and c.source_text == "It says so." for c in sample.claims
+        )
+
+
+def test_an_english_run_asks_for_no_source_text(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    generate_samples(
+        passages, tmp_path / "s.jsonl", count=1, settings=settings_for(scripted, tmp_path)
+    )
+    assert "source_text" not in scripted.requests[0][1]["grammar"]
+    assert "Swahili" not in scripted.requests[0][1]["prompt"]
+
+
+def test_an_endpoint_without_a_model_name_is_a_usage_error(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    settings = GenerateSettings(base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(UsageError, match="no model name"):
+        generate_samples(passages, tmp_path / "s.jsonl", count=1, settings=settings)
+
+
+def test_an_unknown_task_is_a_usage_error(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    with pytest.raises(UsageError, match="unknown task 'poetry'"):
+        generate_samples(
+            passages, tmp_path / "s.jsonl", count=1, task="poetry",
+            settings=settings_for(scripted, tmp_path),
+        )  # fmt: skip
+
+
+def test_the_instruct_task_writes_a_conversation(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    out = tmp_path / "samples.jsonl"
+    summary = generate_samples(
+        passages, out, count=2, task="instruct", settings=settings_for(scripted, tmp_path)
+    )
+    assert summary.written == 2
+    assert scripted.requests[0][1]["prompt"].startswith("You write instruction-and-response")
+    for sample in (Sample.model_validate(r) for r in read(out)):
+        assert sample.task == "instruct" and sample.question is None
+        assert sample.generator.prompt_version == "instruct.v1"
+        assert sample.messages is not None
+        assert [m.role for m in sample.messages] == ["user", "assistant"]
+        assert sample.messages[0].content == "Do what this section says."
+        assert (
+            sample.claims[0].citations[0].quote
+            in passages.get([sample.sources[0].chunk_id])[sample.sources[0].chunk_id].text
+        )
+
+
+def test_an_output_file_that_is_not_ours_is_a_usage_error(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    out = tmp_path / "notes.jsonl"
+    out.write_text('{"id": "a"}\nsome notes\n')
+    with pytest.raises(UsageError, match=r"notes\.jsonl:2 is not a generated record"):
+        generate_samples(passages, out, count=1, settings=settings_for(scripted, tmp_path))
+    assert scripted.requests == []
