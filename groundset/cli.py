@@ -30,7 +30,6 @@ Handler = Callable[[argparse.Namespace], int]
 _NOT_BUILT = {
     "run": "run a whole project",
     "refresh": "refresh a project after its docs changed",
-    "demo": "run the offline demo",
 }
 
 
@@ -189,6 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, required=True, metavar="REPORT.html")
     report.add_argument("--corpus", type=Path)
     report.set_defaults(handler=_cmd_report)
+
+    demo = sub.add_parser(
+        "demo",
+        help="offline: the whole pipeline on groundset's own docs, with the local model",
+        description="Build a small docs site from groundset's own docs, serve it on "
+        "127.0.0.1, crawl, index, generate with the bundled local model, verify, export and "
+        "write the report. Run it again to resume.",
+    )
+    demo.add_argument("--out", type=Path, default=Path("groundset-demo"), help="demo directory")
+    demo.add_argument("--count", type=int, default=3, help="samples to generate (default 3)")
+    demo.set_defaults(handler=_cmd_demo)
 
     for name, what in _NOT_BUILT.items():
         p = sub.add_parser(name, help=f"{what} (not built yet)", add_help=True)
@@ -354,6 +364,24 @@ def _cmd_verify_claims(args: argparse.Namespace) -> int:
         args.pairs, args.out, checker=args.checker, **_options(args, _CHECKER_OPTIONS)
     )
     print(json.dumps(summary, sort_keys=True), file=sys.stderr)
+    return 0
+
+
+# -- demo -----------------------------------------------------------------------------------
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from groundset.demo import run_demo
+
+    result = run_demo(args.out, count=args.count)
+    print(f"\ndemo done: {result.kept_count} samples kept, {result.rejected_count} rejected")
+    print(f"  corpus:   {result.corpus}")
+    print(f"  samples:  {result.samples}")
+    print(f"  kept:     {result.kept}")
+    print(f"  rejected: {result.rejected} (each with its reasons)")
+    if result.dataset:
+        print(f"  dataset:  {result.dataset}")
+    print(f"  report:   {result.report}")
     return 0
 
 

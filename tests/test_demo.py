@@ -1,0 +1,37 @@
+"""``groundset demo``: every stage, offline, with the real local model; a rerun resumes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from groundset.cli import main
+from groundset.corpus import Corpus
+
+
+@pytest.mark.slow
+def test_demo_runs_every_stage_and_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--count", "2"]) == 0
+    first = capsys.readouterr().out
+    assert "5 pages (5 new" in first
+    with Corpus(out / "corpus") as corpus:
+        assert len(corpus.pages("active")) == 5
+        assert all("groundset docs" not in d.markdown for d in corpus.documents()), "site chrome"
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 2
+    kept = (out / "samples.kept.jsonl").read_text().splitlines()
+    rejected = [json.loads(x) for x in (out / "samples.rejected.jsonl").read_text().splitlines()]
+    assert len(kept) + len(rejected) == 2, "every sample is kept or rejected, none lost"
+    assert all(r["verdict"]["reasons"] for r in rejected)
+    assert "<svg" in (out / "report.html").read_text()
+
+    assert main(["demo", "--out", str(out), "--count", "2"]) == 0
+    second = capsys.readouterr().out
+    assert "5 pages (0 new, 0 changed, 5 unchanged)" in second
+    assert "0 embedded" in second
+    assert "2 already there" in second and "0 calls" in second
