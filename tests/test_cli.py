@@ -55,7 +55,7 @@ def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_unbuilt_commands_say_so(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "demo")
+    code, _, err = run(capsys, "refresh")
     assert code == 1 and "not built yet" in err
 
 
@@ -92,7 +92,7 @@ def test_export_and_report_commands(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_verify_claims_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from conftest import fixture_path
+    from fixture_paths import fixture_path
 
     lines = fixture_path("verification", "wice_claim_dev.jsonl").read_text().splitlines()[:20]
     pairs = tmp_path / "pairs.jsonl"

@@ -9,7 +9,7 @@ import lxml.html
 
 from groundset.corpus import Corpus
 
-from conftest import DRF, DrfCrawls, fixture_path
+from fixture_paths import DRF, DrfCrawls, fixture_path
 
 _FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<lang>[\w+#.-]*)\s*$")
 

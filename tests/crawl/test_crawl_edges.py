@@ -18,7 +18,7 @@ from groundset.corpus import Corpus
 from groundset.crawl import crawl
 from groundset.errors import CrawlError
 
-from conftest import fixture_path
+from fixture_paths import fixture_path
 from sitesrv import Route, SiteServer
 
 PAGE = (

@@ -16,7 +16,7 @@ import pytest
 
 from groundset.crawl.extract import Extraction, extract
 
-from conftest import fixture_path
+from fixture_paths import fixture_path
 
 DEPLOYS = ("v2026-07-31", "v2026-08-18")
 HOST = "https://www.django-rest-framework.org/"

@@ -17,7 +17,7 @@ import pytest
 
 from groundset.crawl.extract import extract
 
-from conftest import fixture_path
+from fixture_paths import fixture_path
 
 BASELINE = Path(__file__).with_name("extraction_baseline.json")
 

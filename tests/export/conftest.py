@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from records_builder import Exported, verified_run
 
 from groundset.export import DEFAULT_FORMATS, export_dataset
+
+from records_builder import Exported, verified_run
 
 #: Accepted samples in the shared export: most documents cited, many several times.
 N_KEPT = 300

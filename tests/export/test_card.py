@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from records_builder import Exported
-
 from groundset.export import export_dataset
+
+from records_builder import Exported
 
 
 def _card(exported: Exported) -> str:

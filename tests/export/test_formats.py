@@ -7,10 +7,11 @@ from pathlib import Path
 
 import datasets
 import pytest
-from records_builder import FETCHED_AT, Exported
 
 from groundset.errors import UsageError
 from groundset.export import SPLITS, export_command, export_dataset
+
+from records_builder import FETCHED_AT, Exported
 
 
 def _lines(path: Path) -> list[dict]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from records_builder import build_results, drf_sections
-
 from groundset.export import split_by_document
 from groundset.records import GeneratorInfo, Sample, Source
+
+from records_builder import build_results, drf_sections
 
 
 def _samples(n: int) -> list[Sample]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from records_builder import Verified, verified_run
 
 #: Accepted samples in the shared run.

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+
+from groundset import report
+from groundset.report import KEPT_SHOWN, report_command, write_report
+
 from records_builder import (
     Verified,
     drf_sections,
@@ -16,9 +20,6 @@ from records_builder import (
     verdict_for,
     with_verdict,
 )
-
-from groundset import report
-from groundset.report import KEPT_SHOWN, report_command, write_report
 
 
 def _page(path: Path) -> lxml.html.HtmlElement:

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from records_builder import Verified
 
 from groundset.report import KEPT_COLOUR, REJECTED_COLOUR, write_report
+
+from records_builder import Verified
 
 WIDTH, HEIGHT = 1280, 2000
 
