@@ -28,6 +28,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 #: Subcommands of the design that this version does not have yet, with what they will do.
 _NOT_BUILT = {
+    "init": "write a commented starting project file",
     "run": "run a whole project",
     "refresh": "refresh a project after its docs changed",
 }
