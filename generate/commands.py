@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ def generate_command(
     """Generate ``count`` samples from the indexed corpus in ``corpus`` into ``out``.
 
     Settings come in layers: defaults < ``file_values`` (a TOML ``[generate]`` table) <
-    ``GROUNDSET_GENERATE_*`` variables < ``llm_url`` and ``llm_model``.
+    ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` < ``GROUNDSET_GENERATE_*`` variables <
+    ``llm_url`` and ``llm_model``, the variables read from ``env``.
 
     Args:
         corpus: the corpus directory, indexed by ``groundset index``.
@@ -53,10 +55,17 @@ def generate_command(
     """
     from groundset.ground import Index  # the index loads its embedder: only when needed
 
+    env = os.environ if env is None else env
+    # The OpenAI client's own variables are one more layer, above the project file and below
+    # GROUNDSET_GENERATE_*: read here, from ``env``, so a caller (the offline demo) decides.
+    layered = dict(file_values or {})
+    for key, var in (("base_url", "OPENAI_BASE_URL"), ("api_key", "OPENAI_API_KEY")):
+        if env.get(var):
+            layered[key] = env[var]
     settings = resolve(
         GenerateSettings,
         "generate",
-        file_values=file_values,
+        file_values=layered,
         env=env,
         flags={"base_url": llm_url, "model": llm_model},
         source="the project file",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -43,8 +42,9 @@ def generate_samples(
 ) -> GenerateSummary:
     """Generate ``count`` samples of ``task`` from ``passages`` into the JSONL file ``out``.
 
-    The endpoint is ``settings.base_url``, else ``OPENAI_BASE_URL``; with neither, a local
-    llama.cpp server with the bundled model is started for the run (or a running one reused).
+    The endpoint is ``settings.base_url`` (``generate_command`` fills it from
+    ``OPENAI_BASE_URL`` too); without one, a local llama.cpp server with the bundled model is
+    started for the run (or a running one reused).
     Samples are appended to ``out`` as they come; outputs that stay invalid after one repair
     go to ``<out stem>.generate-rejected.jsonl`` with reason ``invalid_json``. Rerunning with
     the same arguments asks only for the samples the files do not hold yet.
@@ -68,7 +68,7 @@ def generate_samples(
     if count < 1:
         raise UsageError(f"count must be at least 1, not {count}", fix="pass --count N")
     recipe = get_task(task, settings)
-    base_url = settings.base_url or os.environ.get("OPENAI_BASE_URL")
+    base_url = settings.base_url
     with ExitStack() as stack:
         if base_url is None:
             server = stack.enter_context(

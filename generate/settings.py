@@ -27,13 +27,13 @@ DEFAULT_STYLES = [
 class GenerateSettings(BaseModel):
     """How to generate samples: the endpoint, the local fallback model, limits and diversity.
 
-    With no ``base_url`` (and no ``OPENAI_BASE_URL`` in the environment) a local llama.cpp server
-    with the bundled Gemma 3 270M is started for the run.
+    With no ``base_url`` (resolution fills it from ``OPENAI_BASE_URL`` when that is set) a local
+    llama.cpp server with the bundled Gemma 3 270M is started for the run.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    # The endpoint. None means: the environment, then the local model.
+    # The endpoint. None means: the local model.
     base_url: str | None = None
     model: str | None = None
     api_key: str | None = None

@@ -59,3 +59,21 @@ def test_generate_command_writes_samples_citing_indexed_chunks(
         for claim in sample.claims:
             for citation in claim.citations:
                 assert citation.quote in chunks[citation.chunk_id].text
+
+
+@pytest.mark.slow
+def test_endpoint_comes_from_the_env_the_caller_passes(
+    indexed_corpus: Path,
+    scripted: ScriptedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The process environment names a dead endpoint; the mapping passed in is what counts, so a
+    # caller such as the offline demo can leave the user's OPENAI_* variables out.
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    out = tmp_path / "samples.jsonl"
+    summary = generate_command(
+        indexed_corpus, out, count=1, llm_model="scripted", env={"OPENAI_BASE_URL": scripted.url}
+    )
+    assert summary.written == 1
+    assert scripted.requests, "the endpoint from the passed env was used"
