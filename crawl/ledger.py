@@ -213,14 +213,13 @@ class CrawlLedger:
         reached = any(outcomes.get(k) for k in ("new", "changed", "unchanged"))
         complete = saw_everything and not interrupted and reached
         removed_urls = self.corpus.mark_removed(self.run.id) if complete else []
-        outcomes = self.corpus.outcomes(self.run.id)
         run = self.run
         run.state = "interrupted" if interrupted else "finished"
         run.finished_at = utc_now()
         run.new = outcomes.get("new", 0)
         run.changed = outcomes.get("changed", 0)
         run.unchanged = outcomes.get("unchanged", 0)
-        run.removed = outcomes.get("removed", 0)
+        run.removed = len(removed_urls)
         failures = self.corpus.failures(self.run.id)
         run.failed = sum(failures.values())
         run.skipped = sum(self.skipped.values())
