@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from groundset.errors import UsageError
@@ -14,7 +16,7 @@ from groundset.generate.run import GenerateSummary, Generator
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks import get_task
 
-__all__ = ["LOCAL_TIMEOUT_S", "generate_samples", "local_limits"]
+__all__ = ["LOCAL_TIMEOUT_S", "Endpoint", "generate_samples", "local_limits", "open_endpoint"]
 
 #: The least time a local call may take: on 2 busy cores a grammar-constrained sample takes
 #: minutes, and a call abandoned by a timeout keeps the server busy for the retry behind it.
@@ -68,6 +70,36 @@ def generate_samples(
     if count < 1:
         raise UsageError(f"count must be at least 1, not {count}", fix="pass --count N")
     recipe = get_task(task, settings)
+    with open_endpoint(settings, out.parent) as endpoint:
+        generator = Generator(recipe, endpoint.client, endpoint.api, endpoint.settings, language)
+        return generator.run(passages, out, count)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An open model endpoint: its client, the API to call, and the settings that apply to it.
+
+    ``settings`` are those given, except for the local server's limits (:func:`local_limits`).
+    """
+
+    client: LLMClient
+    api: Api
+    settings: GenerateSettings
+    local: bool
+
+
+@contextmanager
+def open_endpoint(settings: GenerateSettings, cache_dir: Path) -> Iterator[Endpoint]:
+    """The configured endpoint, or the bundled model on a local server started for the block.
+
+    Args:
+        settings: endpoint and limits; ``base_url`` None means the local model.
+        cache_dir: where ``llm-cache.sqlite`` goes unless ``settings.cache_path`` says.
+
+    Raises:
+        UsageError: an endpoint without a model name.
+        GenerationError: the local model cannot start.
+    """
     base_url = settings.base_url
     with ExitStack() as stack:
         if base_url is None:
@@ -95,7 +127,7 @@ def generate_samples(
             model, endpoint_id, local = settings.model, base_url, False
         cache = None
         if settings.cache:
-            cache = CallCache(settings.cache_path or out.parent / "llm-cache.sqlite")
+            cache = CallCache(settings.cache_path or cache_dir / "llm-cache.sqlite")
             stack.callback(cache.close)
         client = LLMClient(
             base_url,
@@ -108,4 +140,4 @@ def generate_samples(
         stack.callback(client.close)
         # A base model follows few-shot completions; instruction-tuned endpoints get chat.
         api: Api = settings.api if settings.api != "auto" else "completions" if local else "chat"
-        return Generator(recipe, client, api, settings, language).run(passages, out, count)
+        yield Endpoint(client, api, settings, local)

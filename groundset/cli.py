@@ -26,13 +26,6 @@ __all__ = ["main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
-#: Subcommands of the design that this version does not have yet, with what they will do.
-_NOT_BUILT = {
-    "init": "write a commented starting project file",
-    "run": "run a whole project",
-    "refresh": "refresh a project after its docs changed",
-}
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports bad usage as one line and exit status 2."""
@@ -201,10 +194,40 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--count", type=int, default=3, help="samples to generate (default 3)")
     demo.set_defaults(handler=_cmd_demo)
 
-    for name, what in _NOT_BUILT.items():
-        p = sub.add_parser(name, help=f"{what} (not built yet)", add_help=True)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(handler=_not_built(name, what))
+    init = sub.add_parser(
+        "init",
+        help="write a commented starting project file",
+        description="Write a project file for `groundset run`: sources, tasks and their quotas, "
+        "model, checker, export formats and budget, each with a comment.",
+    )
+    init.add_argument("project", type=Path, nargs="?", default=Path("groundset.toml"),
+                      metavar="PROJECT.toml", help="default: groundset.toml")  # fmt: skip
+    init.add_argument("--url", action="append", dest="urls", help="a start URL (repeatable)")
+    init.add_argument("--recipe", help="a crawl recipe instead of URLs")
+    init.add_argument("--language", default="en", help="the language of the samples (code)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=_cmd_init)
+
+    run = sub.add_parser(
+        "run",
+        help="build a project's dataset: crawl, index, generate and verify in rounds, export",
+        description="Crawl the project's sources, index them, then generate and verify in "
+        "rounds until each task's quota of kept samples is met or the budget is spent, and "
+        "publish the kept samples as a dataset version. Interrupted, the same command resumes.",
+    )
+    run.add_argument("project", type=Path, metavar="PROJECT.toml")
+    run.set_defaults(handler=_cmd_run)
+
+    refresh = sub.add_parser(
+        "refresh",
+        help="bring a project's dataset in step with docs that changed",
+        description="Recrawl with conditional requests, reindex what changed, re-verify the "
+        "kept samples citing changed or removed sections (retiring those that no longer hold), "
+        "refill the quotas from new and changed sections, and publish a new dataset version "
+        "with a diff. Unchanged docs cost no model calls.",
+    )
+    refresh.add_argument("project", type=Path, metavar="PROJECT.toml")
+    refresh.set_defaults(handler=_cmd_refresh)
     return parser
 
 
@@ -223,14 +246,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("groundset: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
-
-
-def _not_built(name: str, what: str) -> Handler:
-    def handler(args: argparse.Namespace) -> int:
-        print(f"groundset {name}: not built yet ({what}).", file=sys.stderr)
-        return 1
-
-    return handler
 
 
 # -- index and search ----------------------------------------------------------------------
@@ -365,6 +380,41 @@ def _cmd_verify_claims(args: argparse.Namespace) -> int:
         args.pairs, args.out, checker=args.checker, **_options(args, _CHECKER_OPTIONS)
     )
     print(json.dumps(summary, sort_keys=True), file=sys.stderr)
+    return 0
+
+
+# -- projects -------------------------------------------------------------------------------
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from groundset.project import write_init
+
+    path = write_init(
+        args.project, urls=args.urls, recipe=args.recipe, language=args.language, force=args.force
+    )
+    print(f"wrote {path}; edit it, then: groundset run {path}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from groundset.pipeline import run_project
+    from groundset.project import load_project
+
+    summary = run_project(load_project(args.project))
+    print()
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from groundset.pipeline import refresh_project
+    from groundset.project import load_project
+
+    summary = refresh_project(load_project(args.project))
+    print()
+    for line in summary.lines():
+        print(line)
     return 0
 
 

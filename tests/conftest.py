@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,9 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 sys.path.insert(0, str(Path(__file__).parent))
 
 from groundset.config import CrawlSettings
+from groundset.corpus import Corpus
 from groundset.crawl import crawl
+from groundset.ground import Embedder, Index
 
 from fixture_paths import DrfCrawls, copy_site, fixture_path
 from sitesrv import SiteServer
@@ -67,3 +69,54 @@ def drf_site(tmp_path: Path) -> Iterator[SiteServer]:
     server = SiteServer(copy_site("v2026-07-31", tmp_path / "site"))
     yield server
     server.close()
+
+
+# -- the indexed DRF corpus, shared by the ground and project tests ---------------------------
+
+
+def clone(corpus: Path, dest: Path, *, index_from: Path | None = None) -> Path:
+    """Copy a corpus directory; with ``index_from``, give it that corpus's ``index/`` folder."""
+    shutil.copytree(corpus, dest, ignore=shutil.ignore_patterns("index"))
+    if index_from is not None:
+        shutil.copytree(index_from / "index", dest / "index")
+    return dest
+
+
+@pytest.fixture(scope="session", name="clone")
+def clone_fixture() -> Callable[..., Path]:
+    """:func:`clone`, for tests."""
+    return clone
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The bundled all-MiniLM-L6-v2, loaded once and shared by every index in the session."""
+    model = Embedder()
+    assert model.max_tokens == 256
+    return model
+
+
+@pytest.fixture(scope="session")
+def indexed_old(
+    drf_corpus_old: Path,
+    embedder: Embedder,
+    tmp_path_factory: pytest.TempPathFactory,
+    pytestconfig: pytest.Config,
+) -> Path:
+    """The old DRF corpus with a complete index (read-only: :func:`clone` it to change it).
+
+    The embedding cache is kept between test runs in pytest's cache folder: it is keyed by
+    content and model, so it changes no result, and only the first run pays for embedding.
+    """
+    assert pytestconfig.cache is not None
+    kept = pytestconfig.cache.mkdir("groundset-embeddings") / "embeddings.sqlite"
+    root = clone(drf_corpus_old, tmp_path_factory.mktemp("ground") / "old")
+    (root / "index").mkdir()
+    if kept.exists():
+        shutil.copyfile(kept, root / "index" / "embeddings.sqlite")
+    with Index.open(root, embedder=embedder) as index, Corpus(root) as corpus:
+        summary = index.update(corpus)
+    assert summary.added == summary.embedded + summary.cached > 1000
+    assert summary.deleted == summary.updated == summary.unchanged == 0
+    shutil.copyfile(root / "index" / "embeddings.sqlite", kept)
+    return root

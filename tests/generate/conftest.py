@@ -13,10 +13,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 sys.path.insert(0, str(Path(__file__).parent))
 
 from drf_passages import MemoryPassages, drf_chunks
-from scripted import ScriptedServer
 
 from groundset.generate import LocalModelServer
 from groundset.records import Chunk
+
+from scripted import ScriptedServer
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scripted import CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, Reply, ScriptedServer
 
 from groundset.errors import GenerationError
 from groundset.generate import CallCache, GenerateSettings, LLMClient
+
+from scripted import CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, Reply, ScriptedServer
 
 BODY = {"prompt": "Q: 2+2?\nA:", "max_tokens": 8, "temperature": 0.0}
 

@@ -7,12 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from scripted import ScriptedServer
 
 from groundset.corpus import Corpus
 from groundset.generate.commands import generate_command
 from groundset.ground import Index
 from groundset.records import Sample
+
+from scripted import ScriptedServer
 
 
 @pytest.fixture(scope="module")

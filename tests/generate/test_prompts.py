@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from drf_passages import MemoryPassages
-from scripted import ScriptedServer
 
 from groundset.generate import GenerateSettings, generate_samples
 from groundset.generate.client import LLMClient
@@ -15,6 +14,8 @@ from groundset.generate.prompts import PromptTemplate, fence_passages
 from groundset.generate.run import Generator
 from groundset.generate.tasks import get_task
 from groundset.records import Chunk, Sample
+
+from scripted import ScriptedServer
 
 INJECTION = (
     "Throttles control the rate of requests.\n"

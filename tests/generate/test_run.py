@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from drf_passages import MemoryPassages
-from scripted import COMPLETION_TOKENS, PROMPT_TOKENS, Reply, ScriptedServer, valid_answer
 
 from groundset.errors import GenerationError, UsageError
 from groundset.generate import GenerateSettings, generate_samples
 from groundset.records import Chunk, Sample
+
+from scripted import COMPLETION_TOKENS, PROMPT_TOKENS, Reply, ScriptedServer, valid_answer
 
 
 def settings_for(server: ScriptedServer, tmp_path: Path, **extra: Any) -> GenerateSettings:

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from drf_passages import MemoryPassages
-from scripted import Reply, ScriptedServer, valid_answer
 
 from groundset.errors import UsageError
 from groundset.generate import GenerateSettings, generate_samples
 from groundset.generate.tasks import TASKS, get_task
 from groundset.records import Sample
+
+from scripted import Reply, ScriptedServer, valid_answer
 
 RECORD_SCHEMA = {
     "type": "object",

@@ -56,6 +56,37 @@ def valid_answer(body: dict[str, Any]) -> str:
     return json.dumps({**sample, "claims": [claim]})
 
 
+def passage_of(body: dict[str, Any], n: int = 1) -> tuple[str, str]:
+    """The heading line and the text of passage ``n`` of the (last) prompt's passages."""
+    prompt = prompt_of(body)
+    block = prompt.rsplit(f"<<<PASSAGE {n} |", 1)[1].split(f"\nPASSAGE {n}>>>")[0]
+    where, text = block.split("\n", 1)
+    return where.strip(), text
+
+
+def extractive_answer(body: dict[str, Any]) -> str:
+    """A qa output a careful model could write: it asks about passage 1's section and answers
+    with one of its sentences, quoted; a section with no plain sentence gets a ``quote`` that
+    the passage does not hold, as a careless model writes."""
+    where, text = passage_of(body)
+    topic = where.split(" > ")[-1]
+    sentence = next(
+        (
+            s.strip()
+            for s in re.split(r"(?<=[.!?])\s+", text)
+            if 6 <= len(s.split()) <= 14
+            and len(s.strip()) <= 110
+            and not re.search(r"[#|<>{}]|\n", s.strip())
+            and s.strip()[:1].isupper()
+        ),
+        None,
+    )
+    quote = sentence or f"{topic} is configured in settings.py."
+    claim = {"text": quote, "citations": [{"passage": 1, "quote": quote}]}
+    sample = {"question": f"What is {topic}?", "answer": quote}
+    return json.dumps({**sample, "claims": [claim]})
+
+
 def answer_validly(n: int, body: dict[str, Any]) -> Reply:
     """The default script: every request gets a valid answer."""
     return Reply(valid_answer(body))

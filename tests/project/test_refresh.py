@@ -1,0 +1,150 @@
+"""``groundset run`` then ``groundset refresh`` over the real DRF deploys, with a scripted model.
+
+Everything is real but the model: the Scrapy crawl over HTTP, the Chroma index with real
+embeddings, the verifier. The model is a scripted OpenAI-compatible endpoint that answers from
+the passages in its prompt (one of passage 1's sentences, quoted), so that enough samples are
+kept for a refresh to have something to re-verify; the local model's run is in
+``test_local_model.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pytest
+
+from groundset.cli import main
+from groundset.ground import Index
+from groundset.records import Sample
+from groundset.state import ProjectState
+
+from scripted import Reply, ScriptedServer, extractive_answer, passage_of
+from sitesrv import SiteServer
+
+from .conftest import CHANGED, UNCHANGED, new_deploy
+
+
+@pytest.fixture
+def model() -> Iterator[ScriptedServer]:
+    server = ScriptedServer(lambda n, body: Reply(extractive_answer(body)))
+    yield server
+    server.close()
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def cited(record: dict[str, Any]) -> set[str]:
+    sample = Sample.model_validate({k: v for k, v in record.items() if k != "verdict"})
+    ids = {s.chunk_id for s in sample.sources}
+    return ids | {c.chunk_id for claim in sample.claims for c in claim.citations}
+
+
+def page_of(url: str, base: str) -> str:
+    return url.removeprefix(base)
+
+
+def test_run_then_refresh_reverifies_only_what_changed(
+    tmp_path: Path,
+    drf_server: SiteServer,
+    model: ScriptedServer,
+    make_project: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = make_project(
+        tmp_path / "p",
+        drf_server.url,
+        # The budget ends the run before the quota is met, so the refresh has a quota to refill.
+        tasks="qa = 200",
+        generate=f'base_url = "{model.url}"\nmodel = "scripted"',
+        budget="samples = 160",
+    )
+    root = project.parent / "drf"
+    assert main(["run", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "run of drf: stopped: the sample budget (160) is spent" in out
+    assert "pages: 8 in the corpus" in out and "samples: 160 generated" in out
+    v1 = root / "versions" / "v1"
+    assert (root / "versions" / "LATEST").read_text().strip() == "v1"
+    kept_v1 = {r["id"]: r for r in read(v1 / "kept.jsonl")}
+    assert len(kept_v1) >= 20, out
+    v1_bytes = hashlib.sha256((v1 / "kept.jsonl").read_bytes()).hexdigest()
+    run_calls = len(model.requests)
+
+    # A rerun of the finished run asks the model nothing and publishes nothing new.
+    assert main(["run", str(project)]) == 0
+    assert len(model.requests) == run_calls
+    assert not (root / "versions" / "v2").exists()
+
+    with Index.open(root / "corpus") as index:
+        before = {c.id: c for c in index.chunks()}
+    drf_server.root = new_deploy(tmp_path)
+    assert main(["refresh", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "refresh of drf:" in out and "new or changed sections: 24" in out
+    with Index.open(root / "corpus") as index:
+        after = {c.id: c for c in index.chunks()}
+    gone = set(before) - set(after)
+    fresh = set(after) - set(before)
+    # The crawl found the six changed pages, and nothing else changed.
+    assert {page_of(before[i].doc_url, drf_server.url) for i in gone} <= set(CHANGED)
+    assert {page_of(after[i].doc_url, drf_server.url) for i in fresh} <= set(CHANGED)
+
+    with ProjectState(root) as state:
+        refresh = state.phases("refresh")[0]
+        reverified = state.reverified(refresh.id)
+        assert set(refresh.crawl["changed_urls"]) == {drf_server.url + p for p in CHANGED}
+    # Exactly the kept samples citing a chunk that changed or vanished were re-verified ...
+    expected = {i for i, r in kept_v1.items() if cited(r) & gone}
+    assert set(reverified) == expected
+    assert expected, "the run kept no sample citing a changed section: the test proves nothing"
+    # ... and each of them cites one of the changed pages.
+    for sample_id in reverified:
+        pages = {page_of(s["doc_url"], drf_server.url) for s in kept_v1[sample_id]["sources"]}
+        assert pages & set(CHANGED)
+
+    v2 = root / "versions" / "v2"
+    assert (root / "versions" / "LATEST").read_text().strip() == "v2"
+    kept_v2 = {r["id"]: r for r in read(v2 / "kept.jsonl")}
+    diff = json.loads((v2 / "diff.json").read_text())
+    retired = {i for i, o in reverified.items() if o == "retired"}
+    still = {i for i, o in reverified.items() if o == "kept"}
+    # The diff is right: v2 = v1 - retired + added; re-verified samples that hold are updated.
+    assert diff["from"] == "v1" and diff["to"] == "v2"
+    assert {r["id"] for r in diff["retired"]} == retired
+    assert all({"source_changed", "source_removed"} & set(r["reasons"]) for r in diff["retired"])
+    assert set(diff["added"]) == set(kept_v2) - set(kept_v1)
+    assert set(kept_v2) == (set(kept_v1) - retired) | set(diff["added"])
+    assert set(diff["updated"]) == still
+    assert diff["unchanged"] == len(kept_v1) - len(reverified)
+    # A sample that still holds now cites the current chunks; the untouched ones are as they were.
+    for sample_id in still:
+        assert cited(kept_v2[sample_id]) <= set(after)
+    for sample_id in set(kept_v1) - set(reverified):
+        assert kept_v2[sample_id] == kept_v1[sample_id]
+    for record in read(v2 / "retired.jsonl"):
+        assert record["id"] in retired or record["id"] not in kept_v1
+
+    # New samples were written about new and changed sections only: unchanged docs cost nothing.
+    refresh_requests = model.requests[run_calls:]
+    assert refresh_requests
+    fresh_text = {after[i].text[:200] for i in fresh}
+    for _, body in refresh_requests:
+        _, text = passage_of(body)
+        assert text[:200] in fresh_text
+    for sample_id in diff["added"]:
+        primary = kept_v2[sample_id]["sources"][0]
+        assert primary["chunk_id"] in fresh
+        assert page_of(primary["doc_url"], drf_server.url) not in UNCHANGED
+
+    # The old version is still there, byte for byte, and still loads.
+    assert hashlib.sha256((v1 / "kept.jsonl").read_bytes()).hexdigest() == v1_bytes
+    old = datasets.load_dataset("parquet", data_dir=str(v1 / "parquet"), split="train")
+    new = datasets.load_dataset("parquet", data_dir=str(v2 / "parquet"), split="train")
+    assert len(old) > 0 and len(new) > 0
