@@ -176,6 +176,7 @@ def load_project(path: str | Path, env: Mapping[str, str] | None = None) -> Proj
                      source=where)  # fmt: skip
     paths = ("record_schema", "seed_samples", "local_model_path", "cache_path")
     generate = _paths_in(dict(data.get("generate", {})), base, paths)
+    _check_stage_tables(data.get("index", {}), generate, env, where)
     if budget.money is not None and (
         generate.get("price_prompt") is None or generate.get("price_completion") is None
     ):
@@ -234,6 +235,17 @@ def _crawl_settings(
     if not settings.start_urls:
         raise UsageError(f"the sources of {where} have no start URL", fix="give start_urls")
     return settings
+
+
+def _check_stage_tables(
+    index: Mapping[str, Any], generate: Mapping[str, Any], env: Mapping[str, str], where: str
+) -> None:
+    """Fail on a bad [index] or [generate] setting now, not after the crawl."""
+    from groundset.generate.settings import GenerateSettings
+    from groundset.ground.settings import IndexSettings
+
+    resolve(IndexSettings, "index", file_values=index, env=env, source=where)
+    resolve(GenerateSettings, "generate", file_values=generate, env=env, source=where)
 
 
 def _check_verify(verify: VerifySettings, where: str) -> None:

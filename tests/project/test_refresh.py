@@ -23,10 +23,9 @@ from groundset.ground import Index
 from groundset.records import Sample
 from groundset.state import ProjectState
 
+from .conftest import CHANGED, UNCHANGED, new_deploy
 from scripted import Reply, ScriptedServer, extractive_answer, passage_of
 from sitesrv import SiteServer
-
-from .conftest import CHANGED, UNCHANGED, new_deploy
 
 
 @pytest.fixture
@@ -148,3 +147,71 @@ def test_run_then_refresh_reverifies_only_what_changed(
     old = datasets.load_dataset("parquet", data_dir=str(v1 / "parquet"), split="train")
     new = datasets.load_dataset("parquet", data_dir=str(v2 / "parquet"), split="train")
     assert len(old) > 0 and len(new) > 0
+
+
+def test_refresh_retires_what_no_longer_holds_and_refills(
+    tmp_path: Path,
+    drf_server: SiteServer,
+    model: ScriptedServer,
+    make_project: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The docs change under kept samples: a quoted sentence is rewritten and a page is taken
+    down. Their samples are retired with the reasons; the rest stand; the quota is refilled
+    from the rewritten section."""
+    project = make_project(
+        tmp_path / "p",
+        drf_server.url,
+        tasks="qa = 300",
+        generate=f'base_url = "{model.url}"\nmodel = "scripted"',
+        budget="samples = 200",
+    )
+    root = project.parent / "drf"
+    assert main(["run", str(project)]) == 0
+    kept_v1 = {r["id"]: r for r in read(root / "versions" / "v1" / "kept.jsonl")}
+
+    def on_page(page: str) -> list[dict[str, Any]]:
+        url = drf_server.url + page
+        return [r for r in kept_v1.values() if {s["doc_url"] for s in r["sources"]} == {url}]
+
+    # Rewrite, on the served site, a sentence that a kept sample about caching quotes.
+    html_path = drf_server.root / "api-guide" / "caching" / "index.html"
+    html = html_path.read_text(encoding="utf-8")
+    edited = next(
+        r
+        for r in on_page("api-guide/caching/")
+        if html.count(r["claims"][0]["citations"][0]["quote"]) == 1
+    )
+    quote = edited["claims"][0]["citations"][0]["quote"]
+    html_path.write_text(
+        html.replace(quote, "This paragraph was rewritten in a later deploy."), encoding="utf-8"
+    )
+    # Take the throttling page down.
+    removed = on_page("api-guide/throttling/")
+    assert removed, "no kept sample about throttling: the test proves nothing"
+    (drf_server.root / "api-guide" / "throttling" / "index.html").unlink()
+    run_calls = len(model.requests)
+
+    assert main(["refresh", str(project)]) == 0
+    out = capsys.readouterr().out
+    with ProjectState(root) as state:
+        reverified = state.reverified(state.phases("refresh")[0].id)
+    diff = json.loads((root / "versions" / "v2" / "diff.json").read_text())
+    reasons = {r["id"]: r["reasons"] for r in diff["retired"]}
+    assert reverified[edited["id"]] == "retired"
+    assert reasons[edited["id"]][:2] == ["source_changed", "quote_not_found"]
+    for record in removed:
+        assert reasons[record["id"]] == ["source_removed"]
+    # Only samples citing the two pages were re-verified.
+    touched = {drf_server.url + p for p in ("api-guide/caching/", "api-guide/throttling/")}
+    for sample_id in reverified:
+        assert {s["doc_url"] for s in kept_v1[sample_id]["sources"]} & touched
+    assert f"{len(reasons)} retired" in out
+    # The refill wrote about the rewritten caching section only.
+    requests = model.requests[run_calls:]
+    assert requests
+    for _, body in requests:
+        where, text = passage_of(body)
+        assert where.startswith("Caching") and "rewritten in a later deploy" in text
+    kept_v2 = read(root / "versions" / "v2" / "kept.jsonl")
+    assert {r["id"] for r in kept_v2} == (set(kept_v1) - set(reasons)) | set(diff["added"])

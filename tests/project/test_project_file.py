@@ -1,0 +1,139 @@
+"""Project files: ``groundset init`` writes one that loads; every mistake is one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from groundset.cli import main
+from groundset.errors import UsageError
+from groundset.project import budget_left, load_project, round_size
+from groundset.state import ProjectState
+
+RECIPE = Path(__file__).resolve().parents[2] / "corpora" / "django-rest-framework.toml"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_init_writes_a_project_that_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "docs.toml"
+    code, out, _ = run(
+        capsys, "init", str(path), "--url", "http://127.0.0.1:8800/", "--language", "sw"
+    )
+    assert code == 0 and "groundset run" in out
+    project = load_project(path, env={})
+    assert project.name == "docs" and project.language == "sw"
+    assert project.crawl.start_urls == ["http://127.0.0.1:8800/"]
+    assert project.dir == tmp_path / "docs" and project.corpus_dir == tmp_path / "docs" / "corpus"
+    assert project.tasks == {"qa": 20} and project.budget.samples == 100
+    assert project.verify.checker == "lexical"
+    assert project.export.formats == ["openai", "alpaca", "sharegpt", "parquet"]
+
+    code, _, err = run(capsys, "init", str(path))
+    assert code == 2 and "exists" in err and "--force" in err and err.count("\n") == 1
+    code, _, _ = run(capsys, "init", str(path), "--recipe", str(RECIPE), "--force")
+    assert code == 0
+    project = load_project(path, env={})
+    assert project.crawl.start_urls == ["https://www.django-rest-framework.org/"]
+    assert project.crawl.max_pages == 500  # from the recipe
+
+
+def project_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "p.toml"
+    path.write_text(
+        f'{body}\n[sources]\nurls = ["http://127.0.0.1:1/"]\n[tasks]\nqa = 3\n', encoding="utf-8"
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("colour = 1\n", "unknown key(s)"),
+        ("[crawl]\nmax_pagez = 3\n", "unknown setting 'max_pagez'"),
+        ("[tasks]\nsummaries = 3\n", "is not valid TOML"),  # [tasks] twice
+        ("[budget]\nmoney = 1.0\n", "no prices"),
+        ("[budget]\nsamples = 0\n", "bad setting budget.samples"),
+        ("[verify]\nchecker = 'oracle'\n", "unknown checker 'oracle'"),
+        ("[verify]\nthreshhold = 0.5\n", "unknown [verify] setting(s)"),
+        ("[export]\nformats = ['csv']\n", "unknown export format(s)"),
+        ("[index]\nchroma_url = 3\n", None),
+    ],
+)
+def test_mistakes_are_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, message: str | None
+) -> None:
+    code, _, err = run(capsys, "run", str(project_file(tmp_path, body)))
+    assert code == 2 and err.count("\n") == 1 and err.startswith("groundset: error:")
+    assert message is None or message in err, err
+
+
+def test_sources_and_tasks_are_checked(tmp_path: Path) -> None:
+    both = tmp_path / "both.toml"
+    both.write_text(f'[sources]\nrecipe = "{RECIPE}"\nurls = ["http://x/"]\n[tasks]\nqa = 1\n')
+    with pytest.raises(UsageError, match="a recipe or URLs"):
+        load_project(both, env={})
+    none = tmp_path / "none.toml"
+    none.write_text('[sources]\nurls = ["http://x/"]\n')
+    with pytest.raises(UsageError, match="names no task"):
+        load_project(none, env={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sources]\nurls = ["http://x/"]\n[tasks]\nsummaries = 2\n')
+    with pytest.raises(UsageError, match="unknown task 'summaries'"):
+        load_project(bad, env={})
+    zero = tmp_path / "zero.toml"
+    zero.write_text('[sources]\nurls = ["http://x/"]\n[tasks]\nqa = 0\n')
+    with pytest.raises(UsageError, match="quota of qa"):
+        load_project(zero, env={})
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    path = project_file(tmp_path, "[budget]\nsamples = 50\n")
+    assert load_project(path, env={}).budget.samples == 50
+    assert load_project(path, env={"GROUNDSET_BUDGET_SAMPLES": "7"}).budget.samples == 7
+    crawl = load_project(path, env={"GROUNDSET_CRAWL_MAX_PAGES": "9"}).crawl
+    assert crawl.max_pages == 9
+
+
+def test_refresh_needs_a_finished_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "refresh", str(project_file(tmp_path, "")))
+    assert code == 2 and "no finished run" in err and "groundset run" in err
+
+
+def test_a_phase_of_one_kind_blocks_the_other(tmp_path: Path) -> None:
+    with ProjectState(tmp_path) as state:
+        run, resumed = state.begin("run")
+        assert not resumed
+        again, resumed = state.begin("run")
+        assert resumed and again.id == run.id
+        with pytest.raises(UsageError, match="last run did not finish"):
+            state.begin("refresh")
+        state.finish(run.id, "done")
+        refresh, resumed = state.begin("refresh")
+        assert not resumed and refresh.id == run.id + 1
+
+
+def test_round_size_follows_the_acceptance_rate_within_the_budget() -> None:
+    assert round_size(10, kept=0, judged=0, room=1000) == 20  # a first round: twice the deficit
+    assert round_size(10, kept=50, judged=100, room=1000) == 20  # half are kept
+    assert round_size(10, kept=0, judged=98, room=1000) == 100  # at most 10x the deficit
+    assert round_size(10, kept=0, judged=0, room=7) == 7  # the budget's room
+    assert round_size(10, kept=9, judged=9, room=1000) == 11
+
+
+def test_budget_left_names_the_limit_spent() -> None:
+    from groundset.project import BudgetSettings
+
+    budget = BudgetSettings(samples=10, tokens=1000, money=1.0)
+    assert budget_left(budget, 9, 999, 0.99) is None
+    assert "sample budget (10)" in (budget_left(budget, 10, 0, 0) or "")
+    assert "token budget (1000)" in (budget_left(budget, 0, 1000, 0) or "")
+    assert "money budget (1)" in (budget_left(budget, 0, 0, 1.0) or "")
+    assert budget_left(BudgetSettings(), 10**9, 10**9, 10**9) is None
