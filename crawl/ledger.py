@@ -180,12 +180,15 @@ class CrawlLedger:
                 url, last_error=reason, last_outcome="failed", last_run=self.run.id, depth=depth
             )
             return
-        status = "removed" if row is not None and row.status == "active" else "failed"
+        # A stored page the server says is gone is a removal, counted as one; else a failure.
+        removed = row is not None and row.status == "active"
+        if removed:
+            self.corpus.upsert_page(url, last_changed=utc_now())
         self.corpus.upsert_page(
             url,
-            status=status,
+            status="removed" if removed else "failed",
             last_error=reason,
-            last_outcome="failed",
+            last_outcome="removed" if removed else "failed",
             last_run=self.run.id,
             depth=depth,
         )
@@ -212,7 +215,12 @@ class CrawlLedger:
         # A run that reached no page at all (the site is down) says nothing about removals.
         reached = any(outcomes.get(k) for k in ("new", "changed", "unchanged"))
         complete = saw_everything and not interrupted and reached
-        removed_urls = self.corpus.mark_removed(self.run.id) if complete else []
+        gone = [
+            p.url
+            for p in self.corpus.pages()
+            if p.last_run == self.run.id and p.last_outcome == "removed"
+        ]
+        removed_urls = gone + (self.corpus.mark_removed(self.run.id) if complete else [])
         run = self.run
         run.state = "interrupted" if interrupted else "finished"
         run.finished_at = utc_now()

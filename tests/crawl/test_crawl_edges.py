@@ -77,7 +77,8 @@ def test_a_page_removed_from_the_site_is_marked_removed(
         row = corpus.page(url)
         assert row is not None and row.status == "removed"
         assert corpus.doc_path(row.slug or "").exists(), "removed, not silently deleted"
-    assert report.failed == {"http_404": 1}
+    # Gone, as the server says: a removal, not a failure.
+    assert report.removed == 1 and report.removed_urls == [url] and report.failed == {}
 
 
 def test_damaged_doc_file_is_refetched(drf_site: SiteServer, tmp_path: Path) -> None:
