@@ -38,7 +38,15 @@ from groundset.config import resolve
 from groundset.errors import UsageError
 from groundset.project import Project, budget_left, round_size
 from groundset.records import Chunk, Hit, Sample, Source
-from groundset.state import Phase, ProjectState, RecordedUsage, Spend, Status
+from groundset.state import (
+    Phase,
+    ProjectState,
+    RecordedUsage,
+    SampleRow,
+    Spend,
+    Status,
+    VersionRow,
+)
 
 if TYPE_CHECKING:
     from groundset.generate.samples import Endpoint
@@ -548,45 +556,39 @@ def _generate(
         generator.run(source, out, count)
 
 
+def _sample_verifier(
+    project: Project, index: Index, state: ProjectState, exclude: frozenset[str] = frozenset()
+) -> SampleVerifier:
+    """The project's verifier, knowing every kept sample but ``exclude`` as a possible duplicate.
+
+    Raises:
+        UsageError: the checker cannot be built with the project's options.
+    """
+    from groundset.verify import CheckerOptions, FilterOptions, SampleVerifier, make_checker
+    from groundset.verify.claims import sample_text
+
+    options = project.verify.options
+    checker = make_checker(
+        project.verify.checker,
+        CheckerOptions(**{k: v for k, v in options.items() if k in CheckerOptions.model_fields}),
+    )
+    filters = FilterOptions(**{k: v for k, v in options.items() if k in FilterOptions.model_fields})
+    verifier = SampleVerifier(index, checker, project.language, filters)
+    for record in state.records("kept"):
+        if record["id"] not in exclude:
+            question, answer = sample_text(Sample.model_validate(_without_verdict(record)))
+            verifier.dedup.add(record["id"], f"{question}\n{answer}")
+    return verifier
+
+
 class _Verifier:
-    """Judges the samples the streams hold that the state does not, in a fixed order."""
+    """Judges the samples the streams hold that the state does not, in a fixed order (by id),
+    so that which of two duplicates stays does not depend on the order the model answered in."""
 
     def __init__(self, project: Project, index: Index) -> None:
         self.project = project
         self.index = index
         self._verifier: SampleVerifier | None = None
-
-    def get(self, state: ProjectState, exclude: set[str] | None = None) -> SampleVerifier:
-        """A verifier that knows every kept sample (but ``exclude``) as a possible duplicate."""
-        from groundset.verify import CheckerOptions, FilterOptions, SampleVerifier, make_checker
-        from groundset.verify.claims import sample_text
-
-        if self._verifier is None or exclude:
-            options = self.project.verify.options
-            checker_keys, filter_keys = (
-                set(CheckerOptions.model_fields),
-                set(FilterOptions.model_fields),
-            )
-            checker = make_checker(
-                self.project.verify.checker,
-                CheckerOptions(**{k: v for k, v in options.items() if k in checker_keys}),
-            )
-            verifier = SampleVerifier(
-                self.index,
-                checker,
-                self.project.language,
-                FilterOptions(**{k: v for k, v in options.items() if k in filter_keys}),
-            )
-            for record in state.records("kept"):
-                sample = Sample.model_validate(_without_verdict(record))
-                if exclude and sample.id in exclude:
-                    continue
-                question, answer = sample_text(sample)
-                verifier.dedup.add(sample.id, f"{question}\n{answer}")
-            if exclude:
-                return verifier
-            self._verifier = verifier
-        return self._verifier
 
     def judge_streams(self, state: ProjectState, phase: int, tasks: Mapping[str, int]) -> None:
         from groundset.generate.output import rejected_path_for
@@ -604,8 +606,10 @@ class _Verifier:
             )
             if not new:
                 continue
-            verifier = self.get(state)
-            rows: list[tuple[str, str, int, Status, list[str], dict[str, Any]]] = []
+            if self._verifier is None:
+                self._verifier = _sample_verifier(self.project, self.index, state)
+            verifier = self._verifier
+            rows: list[SampleRow] = []
             for data in new:
                 sample = Sample.model_validate(data)
                 verdict = verifier.verify(sample)
@@ -669,11 +673,12 @@ def _reverify(
             affected.append((sample, record))
     if affected:
         say(f"re-verifying {len(affected)} kept samples that cite changed or removed sections")
-        verifier = _Verifier(project, index).get(state, exclude={s.id for s, _ in affected})
+        verifier = _sample_verifier(project, index, state, frozenset(s.id for s, _ in affected))
         for sample, record in affected:
             rebased = _rebase(sample, index)
             if rebased is None:
-                state.reverify(phase.id, sample.id, "retired", ["source_removed"], record)
+                retired = {**record, "retired": {"reasons": ["source_removed"], "phase": phase.id}}
+                state.reverify(phase.id, sample.id, "retired", ["source_removed"], retired)
                 continue
             verdict = verifier.verify(rebased)
             new_record = {**rebased.model_dump(mode="json", exclude_none=True),
@@ -681,7 +686,9 @@ def _reverify(
             if verdict.accepted:
                 state.reverify(phase.id, sample.id, "kept", [], new_record)
             else:
+                # Kept as it was checked: citing the current chunks, with the failing verdict.
                 reasons = list(dict.fromkeys(["source_changed", *verdict.reasons]))
+                new_record["retired"] = {"reasons": reasons, "phase": phase.id}
                 state.reverify(phase.id, sample.id, "retired", reasons, new_record)
     summary.reverified = state.reverified(phase.id)
     retired = state.retire_reasons()
@@ -695,9 +702,8 @@ def _reverify(
 def _rebase(sample: Sample, index: Index) -> Sample | None:
     """The sample citing the current chunks of its sections, or None when a page is gone.
 
-    A vanished chunk is replaced by the chunk of the same page that holds the quotes cited
-    from it, preferring the one under the same heading path; failing that, by the chunk under
-    the same heading path, whose text the verifier then judges.
+    A vanished chunk is replaced by the chunk of the same page that holds the most of the quotes
+    cited from it, preferring the one under the same heading path.
     """
     from groundset.verify import find_quote
 
@@ -725,10 +731,9 @@ def _rebase(sample: Sample, index: Index) -> Sample | None:
             found = sum(1 for q in cited if find_quote(q, chunk.text))
             return found, chunk.heading_path == heading
 
+        # The chunk holding the quotes; else the one under the same heading, else any: the
+        # verifier then finds the quotes missing, and the sample is retired as changed.
         best = max(chunks, key=fit)
-        found, same_heading = fit(best)
-        if not found and not same_heading:
-            return None
         replaced[source.chunk_id] = best
     if any(i not in present and i not in replaced for i in wanted):
         return None  # a citation of a chunk the sources do not list, now gone
@@ -820,7 +825,7 @@ def _publish(
 
 def _diff(
     old_file: Path | None,
-    last: Any,
+    last: VersionRow | None,
     name: str,
     kept: list[dict[str, Any]],
     state: ProjectState,
