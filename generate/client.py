@@ -8,7 +8,6 @@ exponential backoff; a 429 waits as long as its ``Retry-After`` header asks; a r
 from __future__ import annotations
 
 import email.utils
-import os
 import random
 import threading
 import time
@@ -73,10 +72,13 @@ class LLMClient:
         self.cache = cache
         self.endpoint_id = endpoint_id or base_url
         self.usage = Usage()
-        # Retries are ours (Retry-After, error classes), so the openai client makes none.
+        # Retries are ours (Retry-After, error classes), so the openai client makes none. The key
+        # is only the one given (settings resolve OPENAI_API_KEY from the caller's environment):
+        # the openai client's own fallback would hand a user's key to any endpoint, the local
+        # server included.
         self._openai = openai.OpenAI(
             base_url=base_url,
-            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
+            api_key=api_key or "none",
             timeout=self.settings.timeout_s,
             max_retries=0,
         )

@@ -102,6 +102,7 @@ class ScriptedServer:
     def __init__(self, script: Callable[[int, dict[str, Any]], Reply] = answer_validly) -> None:
         self.script = script
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.authorizations: list[str] = []  # the Authorization header of each request
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
@@ -127,6 +128,7 @@ class ScriptedServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server._lock:
+                    server.authorizations.append(self.headers.get("Authorization", ""))
                     server.requests.append((self.path, body))
                     n = len(server.requests)
                     server.in_flight += 1

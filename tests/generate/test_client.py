@@ -85,6 +85,17 @@ def test_a_refused_key_stops_at_once(status: int) -> None:
     assert caught.value.endpoint == server.url
 
 
+def test_the_key_is_the_one_given_never_the_environments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-users-own-key")
+    server = ScriptedServer(lambda n, body: Reply("{}"))
+    LLMClient(server.url, "m").call("completions", BODY)
+    LLMClient(server.url, "m", api_key="sk-given").call("completions", BODY)
+    server.close()
+    assert server.authorizations == ["Bearer none", "Bearer sk-given"]
+
+
 def test_a_bad_request_is_not_retried() -> None:
     server = ScriptedServer(lambda n, body: Reply(status=400, error="no such model"))
     client = client_for(server, backoff_s=0.01)
