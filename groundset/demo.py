@@ -14,7 +14,6 @@ import functools
 import html
 import http.server
 import os
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -73,17 +72,25 @@ def build_site(dest: Path) -> list[str]:
     links = [(f"/{_page_slug(name)}", titles[name]) for name, _ in pages]
     nav = " ".join(f'<a href="{href}">{html.escape(t)}</a>' for href, t in links)
     sidebar = "".join(f'<li><a href="{href}">{html.escape(t)}</a></li>' for href, t in links)
-    if dest.exists():
-        shutil.rmtree(dest)
-    for name, text in pages:
-        body = markdown.markdown(text, extensions=["fenced_code", "tables"])
-        page_dir = dest / _page_slug(name)
-        page_dir.mkdir(parents=True, exist_ok=True)
-        (page_dir / "index.html").write_text(
-            _PAGE.format(title=html.escape(titles[name]), nav=nav, sidebar=sidebar, body=body),
-            encoding="utf-8",
+    files = {
+        dest / _page_slug(name) / "index.html": _PAGE.format(
+            title=html.escape(titles[name]),
+            nav=nav,
+            sidebar=sidebar,
+            body=markdown.markdown(text, extensions=["fenced_code", "tables"]),
         )
-    (dest / "style.css").write_text("body{font-family:sans-serif;max-width:60em;margin:auto}\n")
+        for name, text in pages
+    }
+    files[dest / "style.css"] = "body{font-family:sans-serif;max-width:60em;margin:auto}\n"
+    # A file is rewritten only when its content changes, so a rerun's conditional requests get
+    # "304 Not Modified", as they would from a real docs host.
+    for path in [p for p in dest.rglob("*") if p.is_file()] if dest.exists() else []:
+        if path not in files:
+            path.unlink()
+    for path, content in files.items():
+        if not path.exists() or path.read_text(encoding="utf-8") != content:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
     return [href for href, _ in links]
 
 

@@ -35,3 +35,27 @@ def test_demo_runs_every_stage_and_resumes(
     assert "5 pages (0 new, 0 changed, 5 unchanged)" in second
     assert "0 embedded" in second
     assert "2 already there" in second and "0 calls" in second
+
+
+def test_a_rebuilt_demo_site_answers_not_modified(tmp_path: Path) -> None:
+    import os
+    import urllib.error
+    import urllib.request
+
+    from groundset.demo import build_site, serve
+
+    site = tmp_path / "site"
+    pages = build_site(site)
+    (site / "stale.html").write_text("left over")
+    stamps = {p: p.stat().st_mtime_ns for p in site.rglob("*.html") if p.name != "stale.html"}
+    os.utime(site / "index.html", ns=(1, 1))  # older than any crawl
+    stamps[site / "index.html"] = 1
+    assert build_site(site) == pages
+    assert {p: p.stat().st_mtime_ns for p in site.rglob("*.html")} == stamps, "rewritten"
+    with serve(site, port=0) as url:
+        with urllib.request.urlopen(url) as first:
+            modified = first.headers["Last-Modified"]
+        request = urllib.request.Request(url, headers={"If-Modified-Since": modified})
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request)
+    assert answer.value.code == 304
