@@ -30,6 +30,11 @@ __all__ = ["SEARCH_MODES", "Index", "IndexSummary"]
 
 SEARCH_MODES = ("hybrid", "dense", "lexical")
 _EMBEDDED_COLLECTION = "groundset"
+#: Up to this many chunks, dense search is exact (one matrix product over every embedding, about
+#: 150 MB at the limit): the same query then finds the same chunks in every process, which a
+#: resumed generation relies on, while HNSW's answers depend on how its graph was built (threads,
+#: and what was replayed from its log after a crash). Beyond it, Chroma's HNSW index answers.
+EXACT_SEARCH_LIMIT = 100_000
 T = TypeVar("T")
 
 
@@ -84,6 +89,7 @@ class Index:
         self._cache = cache
         self._lexical: LexicalIndex | None = None
         self._doc_urls: list[str] | None = None
+        self._matrix: tuple[list[Chunk], np.ndarray] | None = None
 
     @classmethod
     def open(
@@ -174,6 +180,7 @@ class Index:
         plan = plan_update(corpus.documents(), self.store.stamps(), self._chunk, chunking)
         self._lexical = None
         self._doc_urls = None
+        self._matrix = None
         for ids in _batches(plan.delete, self.store.max_batch):
             self.store.delete(ids)
         embedded, cached = self._write(plan, progress)
@@ -302,6 +309,9 @@ class Index:
         self, query: str, n: int, doc_url: str | None, url_prefix: str | None, lang: str | None
     ) -> list[tuple[Chunk, float]]:
         self._check_embedder()
+        vector = self.embedder.encode_query(query)
+        if self.store.count() <= EXACT_SEARCH_LIMIT:
+            return self._exact(vector, n, doc_url, url_prefix, lang)
         clauses: list[Where] = []
         if doc_url is not None:
             clauses.append({"doc_url": doc_url})
@@ -314,14 +324,43 @@ class Index:
                 return []
             clauses.append({"doc_url": {"$in": urls}})
         where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        vector = self.embedder.encode_query(query)
         return self.store.query(vector, n, where)
+
+    def _exact(
+        self,
+        vector: np.ndarray,
+        n: int,
+        doc_url: str | None,
+        url_prefix: str | None,
+        lang: str | None,
+    ) -> list[tuple[Chunk, float]]:
+        if self._matrix is None:
+            chunks, matrix = self.store.vectors()
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True) if matrix.size else matrix
+            self._matrix = (chunks, matrix / np.maximum(norms, 1e-12) if matrix.size else matrix)
+        chunks, matrix = self._matrix
+        if not chunks:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        scores = matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
+        ranked = sorted(
+            (
+                (round(float(scores[i]), 6), chunk)
+                for i, chunk in enumerate(chunks)
+                if (doc_url is None or chunk.doc_url == doc_url)
+                and (url_prefix is None or chunk.doc_url.startswith(url_prefix))
+                and (lang is None or chunk.lang == lang)
+            ),
+            key=lambda pair: (-pair[0], pair[1].id),
+        )
+        return [(chunk, score) for score, chunk in ranked[:n]]
 
     def _lexical_search(
         self, query: str, n: int, doc_url: str | None, url_prefix: str | None, lang: str | None
     ) -> list[tuple[Chunk, float]]:
         if self._lexical is None:
-            self._lexical = LexicalIndex(list(self.store.scan()))
+            # In id order, so that ties rank alike whatever order the store returns chunks in.
+            self._lexical = LexicalIndex(sorted(self.store.scan(), key=lambda c: c.id))
 
         def keep(c: Chunk) -> bool:
             return (

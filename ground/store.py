@@ -209,6 +209,31 @@ class ChunkStore:
             for cid, meta, text in zip(ids, metas, docs, strict=True):
                 yield _chunk(cid, text, meta)
 
+    def vectors(self) -> tuple[list[Chunk], np.ndarray]:
+        """Every stored chunk with its embedding (one row each, in the chunks' order)."""
+        chunks: list[Chunk] = []
+        rows: list[np.ndarray] = []
+        offset = 0
+        while True:
+            result = self._collection.get(
+                limit=_PAGE, offset=offset, include=["metadatas", "documents", "embeddings"]
+            )
+            ids = result["ids"]
+            if not ids:
+                break
+            metas = result["metadatas"] or [{}] * len(ids)
+            docs = result["documents"] or [""] * len(ids)
+            embeddings = result["embeddings"]
+            if embeddings is None:
+                raise IndexStoreError(
+                    f"the index {self.name!r} returned no embeddings", fix="index it again"
+                )
+            chunks += [_chunk(c, d, m) for c, m, d in zip(ids, metas, docs, strict=True)]
+            rows.append(np.asarray(embeddings, dtype=np.float32))
+            offset += len(ids)
+        matrix = np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+        return chunks, matrix
+
     def _pages(
         self, where: Where | None, include: list[Any]
     ) -> Iterator[tuple[list[str], list[Mapping[str, Any]], list[str]]]:

@@ -100,3 +100,25 @@ def test_a_real_sample_parses_follows_the_schema_and_cites_its_passage(
     assert sample.generator.model == LOCAL_MODEL
     assert sample.generator.prompt_version == "qa.v1"
     assert summary.usage.calls >= 1 and summary.usage.completion_tokens > 0
+
+
+@pytest.mark.slow
+def test_the_chat_path_holds_on_a_real_llama_cpp_server(
+    local_model: LocalModelServer, drf_passage_chunks: list[Chunk], tmp_path: Path
+) -> None:
+    # llama-cpp-python's server knows only response_format json_object (with the schema beside
+    # it): the way to an OpenAI-compatible llama.cpp endpoint that a user runs themselves.
+    real = next(c for c in drf_passage_chunks if c.heading_path.endswith("Setting up the cache"))
+    settings = local_limits(
+        GenerateSettings(
+            base_url=local_model.base_url, model=local_model.model, api="chat",
+            response_format="json_object", max_passages=1, cache=False,
+        )
+    )  # fmt: skip
+    out = tmp_path / "samples.jsonl"
+    summary = generate_samples(MemoryPassages([real]), out, count=1, settings=settings)
+    assert summary.written == 1 and summary.rejected == {}
+    (sample,) = [Sample.model_validate_json(line) for line in out.read_text().splitlines()]
+    assert sample.question and sample.answer and 1 <= len(sample.claims) <= 3
+    assert {c.chunk_id for claim in sample.claims for c in claim.citations} == {real.id}
+    assert summary.usage.calls >= 1 and summary.usage.completion_tokens > 0
