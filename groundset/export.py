@@ -42,6 +42,7 @@ __all__ = [
     "ExportSummary",
     "Exporter",
     "JudgedSample",
+    "conversation",
     "dataset_card",
     "export_command",
     "export_dataset",
@@ -333,7 +334,7 @@ EXPORTERS: dict[str, Exporter] = {
 }
 
 
-def _conversation(sample: Sample) -> list[dict[str, str]] | None:
+def conversation(sample: Sample) -> list[dict[str, str]] | None:
     """The sample as chat messages with a system message first; None if it holds no exchange."""
     if sample.messages:
         messages = [{"role": m.role, "content": m.content} for m in sample.messages]
@@ -488,7 +489,7 @@ def _exportable(
     """The samples with an exchange to train on, with their messages; the ids of the others."""
     exportable, skipped = [], []
     for j in judged:
-        messages = _conversation(j.sample) if j.sample is not None else None
+        messages = conversation(j.sample) if j.sample is not None else None
         if j.sample is None or messages is None:
             skipped.append(j.sample.id if j.sample is not None else j.verdict.sample_id)
         else:

@@ -776,7 +776,7 @@ def _publish(
     project: Project, state: ProjectState, phase: Phase, summary: PhaseSummary, say: Say
 ) -> None:
     """Write a new dataset version when the kept samples changed since the last one."""
-    from groundset.export import export_dataset
+    from groundset.export import conversation, export_dataset
     from groundset.report import write_report
 
     kept = list(state.records("kept"))
@@ -803,7 +803,8 @@ def _publish(
     diff = _diff(root / last.name / "kept.jsonl" if last else None, last, name, kept, state)
     (out / "diff.json").write_text(json.dumps(diff.as_dict(), indent=1) + "\n", encoding="utf-8")
     (out / "diff.md").write_text(diff.markdown(), encoding="utf-8")
-    if kept:
+    # Only samples holding an exchange have a fine-tuning format (schema records do not).
+    if any(conversation(Sample.model_validate(_without_verdict(r))) for r in kept):
         export = project.export
         result = export_dataset(
             out / "kept.jsonl",
