@@ -12,7 +12,32 @@ from groundset.generate.run import GenerateSummary
 from groundset.generate.samples import generate_samples
 from groundset.generate.settings import GenerateSettings
 
-__all__ = ["generate_command"]
+__all__ = ["generate_command", "resolve_settings"]
+
+
+def resolve_settings(
+    file_values: Mapping[str, Any] | None,
+    env: Mapping[str, str] | None,
+    flags: Mapping[str, Any] | None = None,
+    source: str = "the project file",
+) -> GenerateSettings:
+    """Generate settings in layers: defaults < ``file_values`` (a ``[generate]`` table) <
+    ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` < ``GROUNDSET_GENERATE_*`` < ``flags``.
+
+    The variables are read from ``env`` (``os.environ`` when None), never from the process
+    environment behind the caller's back, so a caller (the offline demo) decides.
+
+    Raises:
+        UsageError: an unknown setting or a bad value.
+    """
+    env = os.environ if env is None else env
+    layered = dict(file_values or {})
+    for key, var in (("base_url", "OPENAI_BASE_URL"), ("api_key", "OPENAI_API_KEY")):
+        if env.get(var):
+            layered[key] = env[var]
+    return resolve(
+        GenerateSettings, "generate", file_values=layered, env=env, flags=flags, source=source
+    )
 
 
 def generate_command(
@@ -55,21 +80,7 @@ def generate_command(
     """
     from groundset.ground import Index  # the index loads its embedder: only when needed
 
-    env = os.environ if env is None else env
-    # The OpenAI client's own variables are one more layer, above the project file and below
-    # GROUNDSET_GENERATE_*: read here, from ``env``, so a caller (the offline demo) decides.
-    layered = dict(file_values or {})
-    for key, var in (("base_url", "OPENAI_BASE_URL"), ("api_key", "OPENAI_API_KEY")):
-        if env.get(var):
-            layered[key] = env[var]
-    settings = resolve(
-        GenerateSettings,
-        "generate",
-        file_values=layered,
-        env=env,
-        flags={"base_url": llm_url, "model": llm_model},
-        source="the project file",
-    )
+    settings = resolve_settings(file_values, env, flags={"base_url": llm_url, "model": llm_model})
     with Index.open(corpus) as index:
         return generate_samples(
             index, out, count=count, task=task, language=language, settings=settings

@@ -227,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with a diff. Unchanged docs cost no model calls.",
     )
     refresh.add_argument("project", type=Path, metavar="PROJECT.toml")
-    refresh.set_defaults(handler=_cmd_refresh)
+    refresh.set_defaults(handler=_cmd_run)
     return parser
 
 
@@ -397,21 +397,11 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from groundset.pipeline import run_project
+    from groundset.pipeline import refresh_project, run_project
     from groundset.project import load_project
 
-    summary = run_project(load_project(args.project))
-    print()
-    for line in summary.lines():
-        print(line)
-    return 0
-
-
-def _cmd_refresh(args: argparse.Namespace) -> int:
-    from groundset.pipeline import refresh_project
-    from groundset.project import load_project
-
-    summary = refresh_project(load_project(args.project))
+    command = refresh_project if args.command == "refresh" else run_project
+    summary = command(load_project(args.project))
     print()
     for line in summary.lines():
         print(line)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections import Counter
@@ -40,6 +39,7 @@ from groundset.project import Project, budget_left, round_size
 from groundset.records import Chunk, Hit, Sample, Source
 from groundset.state import (
     Phase,
+    PhaseKind,
     ProjectState,
     RecordedUsage,
     SampleRow,
@@ -223,23 +223,7 @@ def run_project(
         UsageError: a refresh of the project is unfinished, or bad settings.
         CrawlError, IndexStoreError, GenerationError: a stage failed; what it did stays done.
     """
-    with ProjectState(project.dir) as state:
-        phase, resumed = state.begin("run")
-        summary = PhaseSummary("run", project.name, phase.id, resumed=resumed)
-        if resumed:
-            say(f"run of {project.name}: resuming where the last one stopped")
-        timer = _Timer(summary)
-        _crawl(project, state, phase, summary, timer, say, recrawl=False)
-        with _open_index(project, env) as index:
-            _index(project, state, phase, index, summary, timer, say)
-            budget = [p.id for p in state.phases("run")]
-            source = index
-            outcome = _fill(project, state, phase, index, source, budget, summary, timer, say, env)
-            with timer("export"):
-                _publish(project, state, phase, summary, say)
-        state.finish(phase.id, outcome)
-        _close_summary(project, state, phase, summary, outcome)
-        return summary
+    return _phase(project, "run", say, env)
 
 
 def refresh_project(
@@ -249,30 +233,39 @@ def refresh_project(
 
     Raises:
         UsageError: the project was never run, or its run is unfinished.
+        CrawlError, IndexStoreError, GenerationError: a stage failed; what it did stays done.
     """
+    return _phase(project, "refresh", say, env)
+
+
+def _phase(
+    project: Project, kind: PhaseKind, say: Say, env: Mapping[str, str] | None
+) -> PhaseSummary:
     with ProjectState(project.dir) as state:
-        if not any(p.finished for p in state.phases("run")):
+        refresh = kind == "refresh"
+        if refresh and not any(p.finished for p in state.phases("run")):
             raise UsageError(
                 f"{project.name} has no finished run to refresh",
                 fix=f"run it first: groundset run {project.path}",
             )
-        phase, resumed = state.begin("refresh")
-        summary = PhaseSummary("refresh", project.name, phase.id, resumed=resumed)
+        phase, resumed = state.begin(kind)
+        summary = PhaseSummary(kind, project.name, phase.id, resumed=resumed)
         if resumed:
-            say(f"refresh of {project.name}: resuming where the last one stopped")
+            say(f"{kind} of {project.name}: resuming where the last one stopped")
         timer = _Timer(summary)
-        _crawl(project, state, phase, summary, timer, say, recrawl=True)
+        _crawl(project, state, phase, summary, timer, say, recrawl=refresh)
         with _open_index(project, env) as index:
             current = _index(project, state, phase, index, summary, timer, say)
-            before = state.previous_snapshot(phase.id) or set()
-            fresh = current - before
-            summary.new_sections = len(fresh)
-            with timer("verify"):
-                _reverify(project, state, phase, index, current, summary, say)
-            source = Sections(index, fresh)
-            outcome = _fill(
-                project, state, phase, index, source, [phase.id], summary, timer, say, env
-            )
+            source: Index | Sections = index
+            # A run's budget covers its reruns; each refresh has one of its own.
+            budget = [p.id for p in state.phases("run")]
+            if refresh:
+                fresh = current - (state.previous_snapshot(phase.id) or set())
+                summary.new_sections = len(fresh)
+                with timer("verify"):
+                    _reverify(project, state, phase, index, current, summary, say)
+                source, budget = Sections(index, fresh), [phase.id]
+            outcome = _fill(project, state, phase, index, source, budget, summary, timer, say, env)
             with timer("export"):
                 _publish(project, state, phase, summary, say)
         state.finish(phase.id, outcome)
@@ -491,15 +484,9 @@ def _fill(
 def _generate_settings(
     project: Project, phase: int, env: Mapping[str, str] | None
 ) -> GenerateSettings:
-    from groundset.generate.settings import GenerateSettings
+    from groundset.generate.commands import resolve_settings
 
-    env = os.environ if env is None else env
-    layered = dict(project.generate)
-    for key, var in (("base_url", "OPENAI_BASE_URL"), ("api_key", "OPENAI_API_KEY")):
-        if env.get(var) and key not in layered:
-            layered[key] = env[var]
-    settings = resolve(GenerateSettings, "generate", file_values=layered, env=env,
-                       source=str(project.path))  # fmt: skip
+    settings = resolve_settings(project.generate, env, source=str(project.path))
     # Each phase plans its own samples (a later phase sees another corpus), from its own seed.
     return settings.model_copy(update={"seed": settings.seed + phase - 1})
 

@@ -21,7 +21,16 @@ from typing import Any, Literal
 from groundset.errors import UsageError
 from groundset.generate.usage import Usage
 
-__all__ = ["Phase", "ProjectState", "RecordedUsage", "SampleRow", "Spend", "Status", "VersionRow"]
+__all__ = [
+    "Phase",
+    "PhaseKind",
+    "ProjectState",
+    "RecordedUsage",
+    "SampleRow",
+    "Spend",
+    "Status",
+    "VersionRow",
+]
 
 Status = Literal["kept", "rejected", "retired"]
 PhaseKind = Literal["run", "refresh"]
