@@ -87,3 +87,16 @@ def test_run_and_refresh_on_the_local_model(
     for record in asked:
         assert record["sources"][0]["chunk_id"] in fresh, "a sample about an unchanged section"
     assert refresh.spend is not None and refresh.spend.usage.calls <= 2 * refresh.generated
+    # The diff is right whatever the model managed; a version is written only for a change.
+    latest = (root / "versions" / "LATEST").read_text().strip()
+    with ProjectState(root) as state:
+        kept_now = {r["id"] for r in state.records("kept")}
+    ids_v1 = {r["id"] for r in kept_v1}
+    if latest == "v1":
+        assert kept_now == ids_v1 and refresh.diff is None
+    else:
+        assert latest == "v2" and (v1 / "kept.jsonl").exists()
+        diff = json.loads((root / "versions" / "v2" / "diff.json").read_text())
+        assert set(diff["added"]) == kept_now - ids_v1
+        assert {r["id"] for r in diff["retired"]} == ids_v1 - kept_now
+        assert set(diff["updated"]) == {i for i, o in refresh.reverified.items() if o == "kept"}
