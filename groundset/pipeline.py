@@ -551,15 +551,11 @@ def _sample_verifier(
     Raises:
         UsageError: the checker cannot be built with the project's options.
     """
-    from groundset.verify import CheckerOptions, FilterOptions, SampleVerifier, make_checker
+    from groundset.verify import SampleVerifier, make_checker, split_options
     from groundset.verify.claims import sample_text
 
-    options = project.verify.options
-    checker = make_checker(
-        project.verify.checker,
-        CheckerOptions(**{k: v for k, v in options.items() if k in CheckerOptions.model_fields}),
-    )
-    filters = FilterOptions(**{k: v for k, v in options.items() if k in FilterOptions.model_fields})
+    options, filters = split_options(project.verify.options)
+    checker = make_checker(project.verify.checker, options)
     verifier = SampleVerifier(index, checker, project.language, filters)
     for record in state.records("kept"):
         if record["id"] not in exclude:

@@ -249,7 +249,12 @@ def _check_stage_tables(
 
 
 def _check_verify(verify: VerifySettings, where: str) -> None:
-    from groundset.verify import CheckerOptions, FilterOptions, available_checkers
+    from groundset.verify import (
+        CheckerOptions,
+        FilterOptions,
+        available_checkers,
+        split_options,
+    )
 
     if verify.checker not in available_checkers():
         raise UsageError(
@@ -263,6 +268,7 @@ def _check_verify(verify: VerifySettings, where: str) -> None:
             f"unknown [verify] setting(s) in {where}: {', '.join(unknown)}",
             fix=f"known: checker, {', '.join(sorted(known))}",
         )
+    split_options(verify.options)  # a bad value fails now, not after the crawl
 
 
 def budget_left(budget: BudgetSettings, samples: int, tokens: int, money: float) -> str | None:

@@ -33,7 +33,12 @@ from groundset.verify.lexical import (
 )
 from groundset.verify.llm_judge import LLMJudgeChecker, parse_judgement
 from groundset.verify.nli import DEFAULT_NLI_THRESHOLD, NLIChecker
-from groundset.verify.pipeline import VerifySummary, verify_claims_file, verify_samples_file
+from groundset.verify.pipeline import (
+    VerifySummary,
+    split_options,
+    verify_claims_file,
+    verify_samples_file,
+)
 from groundset.verify.quotes import QUOTE_TOLERANCE, find_quote, normalise_quote
 from groundset.verify.registry import (
     CheckerOptions,
@@ -83,6 +88,7 @@ __all__ = [
     "sample_claims",
     "sample_text",
     "split_claims",
+    "split_options",
     "unanswerable",
     "verify_claims_file",
     "verify_samples_file",

@@ -11,7 +11,7 @@ import logging
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +26,7 @@ from groundset.verify.filters import FilterOptions
 from groundset.verify.registry import CheckerOptions, judge_models, make_checker
 from groundset.verify.verifier import ChunkLookup, SampleVerifier
 
-__all__ = ["VerifySummary", "verify_claims_file", "verify_samples_file"]
+__all__ = ["VerifySummary", "split_options", "verify_claims_file", "verify_samples_file"]
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,12 @@ class VerifySummary:
         return f"{line}, rejected {self.rejected}" + (f" ({refused})" if refused else "")
 
 
-def _split_options(options: dict[str, Any]) -> tuple[CheckerOptions, FilterOptions]:
+def split_options(options: Mapping[str, Any]) -> tuple[CheckerOptions, FilterOptions]:
+    """Checker options and filter bounds from one flat mapping (a ``[verify]`` table, flags).
+
+    Raises:
+        UsageError: an unknown option, or a bad value.
+    """
     checker_keys = set(CheckerOptions.model_fields)
     filter_keys = set(FilterOptions.model_fields)
     unknown = sorted(set(options) - checker_keys - filter_keys)
@@ -152,7 +157,7 @@ def verify_samples_file(
     Raises:
         UsageError: a missing input file, an unknown checker or option.
     """
-    checker_options, filter_options = _split_options(options)
+    checker_options, filter_options = split_options(options)
     lines = _lines(_require_file(samples))
     the_checker = _resolve_checker(checker, checker_options)
     verifier = SampleVerifier(chunks, the_checker, language, filter_options)
@@ -229,7 +234,7 @@ def verify_claims_file(
         UsageError: the input is missing, or the checker or an option is unknown.
     """
     lines = _lines(_require_file(pairs))
-    checker_options, filter_options = _split_options(options)
+    checker_options, filter_options = split_options(options)
     if filter_options.model_fields_set:
         given = ", ".join(sorted(filter_options.model_fields_set))
         raise UsageError(

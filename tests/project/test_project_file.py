@@ -63,6 +63,7 @@ def project_file(tmp_path: Path, body: str) -> Path:
         ("[budget]\nsamples = 0\n", "bad setting budget.samples"),
         ("[verify]\nchecker = 'oracle'\n", "unknown checker 'oracle'"),
         ("[verify]\nthreshhold = 0.5\n", "unknown [verify] setting(s)"),
+        ("[verify]\nnear_duplicate = 2.0\n", "bad verify option near_duplicate"),
         ("[export]\nformats = ['csv']\n", "unknown export format(s)"),
         ("[index]\nchroma_url = 3\n", None),
     ],
