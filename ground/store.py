@@ -138,7 +138,7 @@ class ChunkStore:
     def stamps(self) -> dict[str, Stamp]:
         """Every stored chunk id with its stamp."""
         found: dict[str, Stamp] = {}
-        for ids, metas, _ in self._pages(None, include=["metadatas"]):
+        for ids, metas, _, _ in self._pages(None, include=["metadatas"]):
             for cid, meta in zip(ids, metas, strict=True):
                 found[cid] = Stamp(
                     doc_url=str(meta["doc_url"]),
@@ -205,7 +205,7 @@ class ChunkStore:
 
     def scan(self, where: Where | None = None) -> Iterator[Chunk]:
         """Every stored chunk matching ``where``, in no particular order."""
-        for ids, metas, docs in self._pages(where, include=["metadatas", "documents"]):
+        for ids, metas, docs, _ in self._pages(where, include=["metadatas", "documents"]):
             for cid, meta, text in zip(ids, metas, docs, strict=True):
                 yield _chunk(cid, text, meta)
 
@@ -213,30 +213,23 @@ class ChunkStore:
         """Every stored chunk with its embedding (one row each, in the chunks' order)."""
         chunks: list[Chunk] = []
         rows: list[np.ndarray] = []
-        offset = 0
-        while True:
-            result = self._collection.get(
-                limit=_PAGE, offset=offset, include=["metadatas", "documents", "embeddings"]
-            )
-            ids = result["ids"]
-            if not ids:
-                break
-            metas = result["metadatas"] or [{}] * len(ids)
-            docs = result["documents"] or [""] * len(ids)
-            embeddings = result["embeddings"]
+        for ids, metas, docs, embeddings in self._pages(
+            None, ["metadatas", "documents", "embeddings"]
+        ):
             if embeddings is None:
                 raise IndexStoreError(
                     f"the index {self.name!r} returned no embeddings", fix="index it again"
                 )
             chunks += [_chunk(c, d, m) for c, m, d in zip(ids, metas, docs, strict=True)]
             rows.append(np.asarray(embeddings, dtype=np.float32))
-            offset += len(ids)
         matrix = np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32)
         return chunks, matrix
 
     def _pages(
         self, where: Where | None, include: list[Any]
-    ) -> Iterator[tuple[list[str], list[Mapping[str, Any]], list[str]]]:
+    ) -> Iterator[tuple[list[str], list[Mapping[str, Any]], list[str], Any]]:
+        """The collection a page at a time: ids, metadatas, documents and embeddings (None
+        unless included)."""
         offset = 0
         while True:
             result = self._collection.get(where=where, limit=_PAGE, offset=offset, include=include)
@@ -245,7 +238,7 @@ class ChunkStore:
                 return
             metas = list(result["metadatas"] or [{}] * len(ids))
             docs = list(result["documents"] or [""] * len(ids))
-            yield ids, metas, docs
+            yield ids, metas, docs, result.get("embeddings")
             offset += len(ids)
 
 
