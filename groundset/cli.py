@@ -458,19 +458,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_crawl(args: argparse.Namespace) -> int:
     from groundset.crawl import crawl
-    from groundset.progress import Progress
+    from groundset.progress import OutcomeProgress
 
     settings, name = _crawl_settings(args)
     corpus_dir = args.corpus or Path("corpora") / name
-    progress = Progress("crawl")
-    counts: dict[str, int] = {}
-
-    def on_page(url: str, outcome: str) -> None:
-        counts[outcome] = counts.get(outcome, 0) + 1
-        progress.update(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"  {url}")
-
+    progress = OutcomeProgress("crawl")
     try:
-        report = crawl(settings, corpus_dir, progress=on_page)
+        report = crawl(settings, corpus_dir, progress=progress)
     finally:
         progress.close()
     for line in report.lines():

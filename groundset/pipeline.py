@@ -308,7 +308,7 @@ def _crawl(
 ) -> None:
     from groundset.corpus import Corpus
     from groundset.crawl import crawl
-    from groundset.progress import Progress
+    from groundset.progress import OutcomeProgress
 
     if phase.crawl_done:
         summary.crawl = phase.crawl
@@ -317,16 +317,10 @@ def _crawl(
         state.crawl_finished(phase.id, {"run_id": None})
         summary.crawl = {"run_id": None}
     else:
-        progress = Progress("crawl")
-        counts: Counter[str] = Counter()
-
-        def on_page(url: str, outcome: str) -> None:
-            counts[outcome] += 1
-            progress.update(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + f"  {url}")
-
+        progress = OutcomeProgress("crawl")
         with timer("crawl"):
             try:
-                report = crawl(project.crawl, project.corpus_dir, progress=on_page)
+                report = crawl(project.crawl, project.corpus_dir, progress=progress)
             finally:
                 progress.close()
         for line in report.lines():

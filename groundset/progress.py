@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from typing import TextIO
 
-__all__ = ["Progress"]
+__all__ = ["OutcomeProgress", "Progress"]
 
 
 class Progress:
@@ -47,3 +48,16 @@ class Progress:
         if self._tty and self._text:
             self.stream.write("\n")
             self.stream.flush()
+
+
+class OutcomeProgress(Progress):
+    """A :class:`Progress` that counts outcomes by name and shows the last item: call it with
+    ``(item, outcome)``, as the crawl reports each page."""
+
+    def __init__(self, label: str, *, stream: TextIO | None = None, every_s: float = 5.0) -> None:
+        super().__init__(label, stream=stream, every_s=every_s)
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, item: str, outcome: str) -> None:
+        self.counts[outcome] += 1
+        self.update(", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) + f"  {item}")
