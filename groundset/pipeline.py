@@ -70,7 +70,7 @@ class DatasetDiff:
     added: list[str] = field(default_factory=list)
     retired: dict[str, list[str]] = field(default_factory=dict)
     updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
+    unchanged: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,8 +79,8 @@ class DatasetDiff:
             "added": self.added,
             "retired": [{"id": i, "reasons": r} for i, r in sorted(self.retired.items())],
             "updated": self.updated,
-            "unchanged": len(self.unchanged),
-            "kept": len(self.updated) + len(self.unchanged),
+            "unchanged": self.unchanged,
+            "kept": len(self.updated) + self.unchanged,
         }
 
     def markdown(self) -> str:
@@ -89,7 +89,7 @@ class DatasetDiff:
             "",
             f"- added: {len(self.added)}",
             f"- retired: {len(self.retired)}",
-            f"- kept: {len(self.updated) + len(self.unchanged)}"
+            f"- kept: {len(self.updated) + self.unchanged}"
             f" ({len(self.updated)} re-verified against changed sources)",
         ]
         if self.retired:
@@ -167,7 +167,7 @@ class PhaseSummary:
         if self.version and self.diff is not None:
             d = self.diff
             out.append(
-                f"  dataset {self.version}: {len(d.updated) + len(d.unchanged) + len(d.added)}"
+                f"  dataset {self.version}: {len(d.updated) + d.unchanged + len(d.added)}"
                 f" samples ({len(d.added)} added, {len(d.retired)} retired,"
                 f" {len(d.updated)} re-verified) in {self.version_dir}"
             )
@@ -777,7 +777,7 @@ def _publish(
     _write_jsonl(out / "kept.jsonl", kept)
     _write_jsonl(out / "rejected.jsonl", list(state.records("rejected")))
     _write_jsonl(out / "retired.jsonl", list(state.records("retired")))
-    diff = _diff(root / last.name / "kept.jsonl" if last else None, last, name, kept, state)
+    diff = _diff(root, last, name, kept, state)
     (out / "diff.json").write_text(json.dumps(diff.as_dict(), indent=1) + "\n", encoding="utf-8")
     (out / "diff.md").write_text(diff.markdown(), encoding="utf-8")
     # Only samples holding an exchange have a fine-tuning format (schema records do not).
@@ -802,20 +802,18 @@ def _publish(
 
 
 def _diff(
-    old_file: Path | None,
-    last: VersionRow | None,
-    name: str,
-    kept: list[dict[str, Any]],
-    state: ProjectState,
+    root: Path, last: VersionRow | None, name: str, kept: list[dict[str, Any]], state: ProjectState
 ) -> DatasetDiff:
+    """How ``kept`` differs from version ``last`` (under ``root``), as version ``name``."""
+    old_file = root / last.name / "kept.jsonl" if last else None
     old = {r["id"]: _digest([r]) for r in _read_records(old_file)} if old_file else {}
     new = {r["id"]: _digest([r]) for r in kept}
     retired_reasons = state.retire_reasons()
     diff = DatasetDiff(last.name if last else None, name)
     diff.added = sorted(set(new) - set(old))
     diff.retired = {i: retired_reasons.get(i, []) for i in sorted(set(old) - set(new))}
-    for i in sorted(set(new) & set(old)):
-        (diff.updated if new[i] != old[i] else diff.unchanged).append(i)
+    diff.updated = sorted(i for i in set(new) & set(old) if new[i] != old[i])
+    diff.unchanged = len(set(new) & set(old)) - len(diff.updated)
     return diff
 
 
@@ -826,5 +824,5 @@ def _read_diff(version_dir: Path) -> DatasetDiff | None:
     data = json.loads(path.read_text(encoding="utf-8"))
     diff = DatasetDiff(data["from"], data["to"], added=data["added"], updated=data["updated"])
     diff.retired = {r["id"]: r["reasons"] for r in data["retired"]}
-    diff.unchanged = [""] * int(data["unchanged"])
+    diff.unchanged = int(data["unchanged"])
     return diff
