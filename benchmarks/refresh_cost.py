@@ -50,7 +50,7 @@ def project_file(folder: Path, site: str, model: str, quota: int, budget: int) -
 
 
 def embedded(summary: PhaseSummary) -> int:
-    return int(summary.index.split(" embedded")[0].rsplit("; ", 1)[-1])
+    return summary.index.embedded if summary.index else 0
 
 
 def fetched(server: SiteServer, since: int) -> int:

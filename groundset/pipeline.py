@@ -51,7 +51,7 @@ from groundset.state import (
 if TYPE_CHECKING:
     from groundset.generate.samples import Endpoint
     from groundset.generate.settings import GenerateSettings
-    from groundset.ground import Index
+    from groundset.ground import Index, IndexSummary
     from groundset.verify import SampleVerifier
 
 __all__ = ["DatasetDiff", "PhaseSummary", "refresh_project", "run_project"]
@@ -110,7 +110,7 @@ class PhaseSummary:
     crawl: dict[str, Any] | None = None
     pages: int = 0
     chunks: int = 0
-    index: str = ""
+    index: IndexSummary | None = None
     new_sections: int | None = None
     reverified: dict[str, str] = field(default_factory=dict)
     retired_reasons: dict[str, int] = field(default_factory=dict)
@@ -373,7 +373,7 @@ def _index(
         ids = {c.id for c in index.chunks()}
     state.snapshot(phase.id, ids)
     summary.chunks = len(ids)
-    summary.index = str(result)
+    summary.index = result
     say(f"index: {result}")
     return ids
 
