@@ -73,13 +73,18 @@ _STEM_LENGTH = 5
 _SUFFIXES = ("ing", "ed", "es", "s", "ly")
 
 
+# Markdown's backslash escapes ("ALLOWED\\_VERSIONS"), which HTML-to-Markdown conversion writes.
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
 def fold(text: str) -> str:
-    """Normalise Unicode, typographic quotes and dashes, and accents on Latin letters.
+    """Normalise Unicode, typographic quotes and dashes, accents on Latin letters, and Markdown's
+    backslash escapes.
 
     Accents are dropped only after Latin letters, so "Bolaño" matches "Bolano" while the vowel
     signs of scripts such as Devanagari, which are combining marks too, are kept.
     """
-    decomposed = unicodedata.normalize("NFKD", text.translate(_TRANSLATE))
+    decomposed = unicodedata.normalize("NFKD", _ESCAPED.sub(r"\1", text.translate(_TRANSLATE)))
     out: list[str] = []
     for char in decomposed:
         if unicodedata.combining(char) and out and ord(out[-1]) < 0x250:
@@ -152,11 +157,43 @@ _ABBREVIATIONS = frozenset(_ABBREVIATION_LIST.split())
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|(?<=[a-z]{2}[.!?])(?=[A-Z][a-z]+\s)|\s*\n\s*")
 
 
+# A line that starts a block of its own: a list item, a heading, a table row, a quote, a fence.
+_BLOCK_START = re.compile(r"^\s*(?:[-+*]\s|\d+[.)]\s|#|\||>|```|~~~)")
+_MASKED_START = re.compile(r"^\s*\x00(\d+)\x00")
+
+
+def _starts_block(line: str, spans: list[str]) -> bool:
+    """Whether a (masked) line starts a block; a line opening with inline code does not."""
+    masked = _MASKED_START.match(line)
+    if masked:
+        span = spans[int(masked.group(1))]
+        return "\n" in span or span.startswith(("```", "~~~"))
+    return bool(_BLOCK_START.match(line))
+
+
+def _soft_wrap(before: str, after: str, spans: list[str]) -> bool:
+    """Whether a single line break between ``before`` and ``after`` only wraps a paragraph.
+
+    Markdown written by hand, and extracted from such pages, wraps paragraphs at some width: a
+    line that does not end a sentence, followed by one that starts in lower case and no block of
+    its own, continues the same sentence.
+    """
+    last = before.rstrip()
+    return bool(
+        last
+        and last[-1] not in ".!?:;"
+        and not _starts_block(before.rsplit("\n", 1)[-1], spans)
+        and not _starts_block(after, spans)
+        and (after[:1].islower() or after[:1] in "`([\"'\x00")
+    )
+
+
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences, never inside a code span, a decimal or an abbreviation.
 
     Lines are sentences too: in Markdown and in extracted web pages a line break ends a
-    paragraph, a list item or a table row.
+    paragraph, a list item or a table row. A paragraph wrapped over several lines is not split
+    at its line breaks (see :func:`_soft_wrap`).
     """
     masked, spans = mask_code(text)
     sentences: list[str] = []
@@ -164,8 +201,12 @@ def split_sentences(text: str) -> list[str]:
     for match in _BOUNDARY.finditer(masked):
         before = masked[start : match.start()].rstrip()
         last = before.rsplit(None, 1)[-1].rstrip(".").lower() if before.strip() else ""
-        is_newline = "\n" in match.group(0)
-        if not is_newline and (last in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last)):
+        separator = match.group(0)
+        is_newline = "\n" in separator
+        if is_newline:
+            if separator.count("\n") == 1 and _soft_wrap(before, masked[match.end() :], spans):
+                continue
+        elif last in _ABBREVIATIONS or re.fullmatch(r"[a-z]", last):
             continue
         sentences.append(masked[start : match.end()])
         start = match.end()
@@ -261,6 +302,9 @@ _NEGATION = re.compile(
 )
 # How many words after a negation cue it is taken to govern ("is not performed automatically").
 _NEGATION_REACH = 3
+# The fence lines of a code block: prose fenced by extraction (release notes, changelogs)
+# negates like any prose, while inline code spans stay masked.
+_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~).*$", re.MULTILINE)
 
 
 def negated_stems(text: str) -> set[str] | None:
@@ -268,7 +312,7 @@ def negated_stems(text: str) -> set[str] | None:
 
     "not only" is no negation. An empty set means a negation with no content word in reach.
     """
-    folded, _ = mask_code(fold(text))
+    folded, _ = mask_code(_FENCE_LINE.sub("", fold(text)))
     matches = list(_NEGATION.finditer(folded))
     if not matches:
         return None

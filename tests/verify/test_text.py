@@ -67,15 +67,45 @@ def test_named_terms_include_names_and_sentence_initial_names() -> None:
     assert "the" not in named_terms("The Oberoi Group is a hotel company")
 
 
+def test_a_soft_wrapped_paragraph_is_not_split_at_its_line_breaks() -> None:
+    # groundset's own demo docs, wrapped at 100 columns, as the crawl extracts them.
+    from importlib import resources
+
+    text = (resources.files("groundset") / "demo_docs" / "crawling.md").read_text("utf-8")
+    sentences = split_sentences(text)
+    # A line that opens with inline code continues the sentence before it...
+    assert (
+        "A second crawl of the same corpus sends conditional requests with the stored `ETag` "
+        "and\n`Last-Modified` validators." in sentences
+    )
+    assert "Links to other hosts\nare counted as `offsite` and not followed." in sentences
+    # ...while headings, fenced code and list items stay blocks of their own.
+    assert "## Scope" in sentences
+    assert any(s.startswith("```bash") and s.endswith("```") for s in sentences)
+    assert split_sentences("Install it with\n- pip\n- conda") == [
+        "Install it with",
+        "- pip",
+        "- conda",
+    ]
+
+
 def test_negation_names_what_it_governs() -> None:
     assert negated_stems("Pagination is not performed automatically") == {"perfo", "autom"}
     assert negated_stems("Pagination is only performed automatically") is None
     assert negated_stems("It does not only page, it also filters") is None
     assert negated_stems("you shouldn't use it") == {"use"}
+    # Prose that extraction fenced (release notes) negates; inline code does not.
+    assert negated_stems("```\n- Do not display view docstrings.\n```") == {
+        "displ",
+        "view",
+        "docst",
+    }
+    assert negated_stems("call `if not x` first") is None
 
 
 def test_fold_and_content_words() -> None:
     assert fold("Bolaño’s “novel” — 2666…") == 'Bolano\'s "novel" - 2666...'
+    assert fold(r"ALLOWED\_VERSIONS and \*args") == "ALLOWED_VERSIONS and *args"
     assert content_words("The band's third album wasn't released") == [
         "band",
         "third",
