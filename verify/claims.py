@@ -72,8 +72,20 @@ def _split_clauses(sentence: str) -> list[str]:
     return [unmask_code(c, spans).strip() for c in clauses]
 
 
+#: Fewest words a record's value needs to be checked as a statement; shorter ones are names,
+#: kinds and flags ("NUM_PROXIES", "setting"), which their evidence must hold as anchors.
+RECORD_STATEMENT_WORDS = 3
+
+
 def sample_text(sample: Sample) -> tuple[str, str]:
-    """The question and the answer of a sample, from its fields or from its conversation."""
+    """The question and the answer of a sample, from its fields or from its conversation.
+
+    A record has no question; its answer is its text values, one a line, so that what it
+    states is checked like an answer's sentences.
+    """
+    if sample.record is not None:
+        values = [v for v in _strings(sample.record) if len(v.split()) >= RECORD_STATEMENT_WORDS]
+        return "", "\n".join(values)
     if sample.messages:
         question = next((m.content for m in sample.messages if m.role == "user"), "")
         answer = "\n".join(m.content for m in sample.messages if m.role == "assistant")
@@ -97,3 +109,14 @@ def sample_claims(sample: Sample) -> list[ClaimToCheck]:
         if not any(stems <= covered for covered in listed_stems):
             clauses.append(ClaimToCheck(clause, clause, from_answer=True))
     return listed + clauses
+
+
+def _strings(value: object) -> list[str]:
+    """The strings in a record, depth first."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []

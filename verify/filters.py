@@ -124,10 +124,15 @@ def copies_source(answer: str, passages: list[str], options: FilterOptions) -> b
     return False
 
 
-def length_problem(question: str, answer: str, options: FilterOptions) -> Reason | None:
-    """``too_short`` or ``too_long`` when the question or the answer is out of bounds."""
+def length_problem(
+    question: str, answer: str, options: FilterOptions, *, asked: bool = True
+) -> Reason | None:
+    """``too_short`` or ``too_long`` when the question or the answer is out of bounds.
+
+    ``asked`` False: the sample answers no question (a record), so only the answer counts.
+    """
     q, a = len(words(question)), len(words(answer))
-    if q < options.min_question_words or a < options.min_answer_words:
+    if (asked and q < options.min_question_words) or a < options.min_answer_words:
         return "too_short"
     if q > options.max_question_words or a > options.max_answer_words:
         return "too_long"
