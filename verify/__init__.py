@@ -2,18 +2,19 @@
 
 Entry points::
 
-    verify_samples_file(samples, chunks, kept, rejected, checker="lexical", language=None)
-    verify_claims_file(pairs, out=None, checker="lexical")
+    verify_samples_file(samples, chunks, kept, rejected, checker="calibrated", language=None)
+    verify_claims_file(pairs, out=None, checker="calibrated")
 
 Support checkers share one protocol (:class:`Checker`) and are chosen by name through
-:func:`make_checker`: ``lexical`` (default, no model), ``overlap`` (the word-overlap baseline),
-``embedding``, ``nli``, ``llm`` and ``cascade``. Their measured quality is in
-``benchmarks/verify_quality.py``.
+:func:`make_checker`: ``calibrated`` (the default, no model), ``lexical``, ``overlap`` (the
+word-overlap baseline), ``embedding``, ``nli``, ``llm`` and ``cascade``. Their measured quality
+is in ``benchmarks/verify_quality.py``.
 """
 
 from __future__ import annotations
 
 from groundset.verify.base import Checker, Pair, Support
+from groundset.verify.calibrated import CalibratedChecker
 from groundset.verify.cascade import CASCADE_BAND, CascadeChecker
 from groundset.verify.claims import ClaimToCheck, sample_claims, sample_text, split_claims
 from groundset.verify.embedding import DEFAULT_EMBEDDING_THRESHOLD, EmbeddingChecker, load_embedder
@@ -56,6 +57,7 @@ __all__ = [
     "DEFAULT_NLI_THRESHOLD",
     "DEFAULT_OVERLAP_THRESHOLD",
     "QUOTE_TOLERANCE",
+    "CalibratedChecker",
     "CascadeChecker",
     "Checker",
     "CheckerOptions",

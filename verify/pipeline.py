@@ -23,7 +23,12 @@ from groundset.errors import UsageError
 from groundset.records import Sample, Verdict
 from groundset.verify.base import Checker
 from groundset.verify.filters import FilterOptions
-from groundset.verify.registry import CheckerOptions, judge_models, make_checker
+from groundset.verify.registry import (
+    DEFAULT_CHECKER,
+    CheckerOptions,
+    judge_models,
+    make_checker,
+)
 from groundset.verify.verifier import ChunkLookup, SampleVerifier
 
 __all__ = ["VerifySummary", "split_options", "verify_claims_file", "verify_samples_file"]
@@ -132,7 +137,7 @@ def verify_samples_file(
     chunks: ChunkLookup,
     kept: Path,
     rejected: Path,
-    checker: str | Checker = "lexical",
+    checker: str | Checker = DEFAULT_CHECKER,
     language: str | None = None,
     **options: Any,
 ) -> VerifySummary:
@@ -212,7 +217,10 @@ def _invalid(number: int, line: str, exc: Exception) -> Verdict:
 
 
 def verify_claims_file(
-    pairs: Path, out: Path | None = None, checker: str | Checker = "lexical", **options: Any
+    pairs: Path,
+    out: Path | None = None,
+    checker: str | Checker = DEFAULT_CHECKER,
+    **options: Any,
 ) -> dict[str, Any]:
     """Check ``{"id", "evidence", "claim"}`` lines; write each with its verdict added.
 

@@ -3,12 +3,15 @@
 =============  ==========================================================  ===================
 name           what decides                                                needs
 =============  ==========================================================  ===================
-``lexical``    content-word coverage + number, term and negation checks    nothing (default)
+``calibrated`` what the claim adds to its evidence, weighed by a logistic   nothing (default)
+               model fitted on docs claims, WiCE and HaluEval
+``lexical``    content-word coverage + number, term and negation checks    nothing
 ``overlap``    share of the claim's words found in the evidence            nothing (baseline)
 ``embedding``  cosine similarity to the closest evidence window            the bundled model
 ``nli``        entailment probability from a CrossEncoder                  ``nli_model``
 ``llm``        an LLM judge behind an OpenAI-compatible endpoint           ``llm_model``
-``cascade``    lexical, then embedding, then nli / llm when configured     as its stages
+``cascade``    calibrated, then nli and llm when configured (or the        as its stages
+               stages named), each on the claims the one before doubts
 =============  ==========================================================  ===================
 
 More can be added with :func:`register_checker`.
@@ -17,11 +20,13 @@ More can be added with :func:`register_checker`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from groundset.errors import UsageError
 from groundset.verify.base import Checker
+from groundset.verify.calibrated import CalibratedChecker
 from groundset.verify.cascade import CASCADE_BAND, CascadeChecker
 from groundset.verify.embedding import EmbeddingChecker
 from groundset.verify.lexical import LexicalChecker, WordOverlapChecker
@@ -29,6 +34,7 @@ from groundset.verify.llm_judge import LLMJudgeChecker
 from groundset.verify.nli import NLIChecker
 
 __all__ = [
+    "DEFAULT_CHECKER",
     "CheckerOptions",
     "available_checkers",
     "judge_models",
@@ -48,17 +54,25 @@ class CheckerOptions(BaseModel):
     llm_model: str | None = None
     llm_base_url: str | None = None
     llm_api_key: str | None = None
+    llm_cache: Path | None = Field(default=None, description="SQLite file of the judge's answers")
     cascade: list[str] | None = Field(
-        default=None, description="stages of the cascade; default lexical, embedding, nli, llm"
+        default=None, description="stages of the cascade; default calibrated, nli, llm"
     )
     band: float = Field(default=CASCADE_BAND, gt=0, le=0.5)
 
 
 CheckerFactory = Callable[[CheckerOptions], Checker]
 
+#: The checker used when none is named.
+DEFAULT_CHECKER = "calibrated"
+
 
 def _with_threshold(options: CheckerOptions) -> dict[str, float]:
     return {} if options.threshold is None else {"threshold": options.threshold}
+
+
+def _calibrated(options: CheckerOptions) -> Checker:
+    return CalibratedChecker(threshold=options.threshold)
 
 
 def _lexical(options: CheckerOptions) -> Checker:
@@ -86,6 +100,7 @@ def _llm(options: CheckerOptions) -> Checker:
         options.llm_model,
         base_url=options.llm_base_url,
         api_key=options.llm_api_key,
+        cache_path=options.llm_cache,
         **_with_threshold(options),
     )
 
@@ -93,7 +108,7 @@ def _llm(options: CheckerOptions) -> Checker:
 def _cascade(options: CheckerOptions) -> Checker:
     names = options.cascade
     if names is None:
-        names = ["lexical", "embedding"]
+        names = [DEFAULT_CHECKER]
         names += ["nli"] if options.nli_model else []
         names += ["llm"] if options.llm_model else []
     if "cascade" in names:
@@ -106,6 +121,7 @@ def _cascade(options: CheckerOptions) -> Checker:
 
 
 _REGISTRY: dict[str, CheckerFactory] = {
+    "calibrated": _calibrated,
     "lexical": _lexical,
     "overlap": _overlap,
     "embedding": _embedding,
@@ -126,7 +142,7 @@ def available_checkers() -> list[str]:
 
 
 def make_checker(
-    name: str = "lexical", options: CheckerOptions | None = None, **kwargs: object
+    name: str = DEFAULT_CHECKER, options: CheckerOptions | None = None, **kwargs: object
 ) -> Checker:
     """Build the checker registered as ``name``.
 

@@ -8,7 +8,8 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
 4. claims: the generator's, plus the answer's clauses none of them covers. Each citation must
    name a known chunk (``unknown_chunk``) and quote it (``quote_not_found``); a listed claim
    must cite something (``no_citation``). The checker then judges each claim against its cited
-   chunks, and each answer clause against all the sample's chunks. In a cross-language sample a
+   chunks (a claim that only restates one of its quotes is supported by the quote itself), and
+   each answer clause against all the sample's chunks. In a cross-language sample a
    claim's ``source_text`` is what is checked, and answer clauses, being in the other language,
    get only the language-free checks of numbers and code identifiers;
 5. the answer as a whole: a verbatim copy of a passage (``copies_source``), and the question
@@ -122,7 +123,8 @@ class SampleVerifier:
 
     def _text_problems(self, sample: Sample, question: str, answer: str) -> list[Reason]:
         reasons: list[Reason] = []
-        length = length_problem(question, answer, self.options)
+        # A record answers no question: only its text is bounded.
+        length = length_problem(question, answer, self.options, asked=sample.record is None)
         if length:
             reasons.append(length)
         if self._wrong_language(sample, f"{question}\n{answer}"):
@@ -179,6 +181,8 @@ class SampleVerifier:
                 verdicts.append(_refused(claim, problems or ["unsupported_claim"]))
             elif claim.from_answer and cross_language:
                 verdicts.append(_anchors_verdict(claim, evidence))
+            elif _is_own_quote(claim):
+                verdicts.append(_quoted_verdict(claim, cited))
             else:
                 pending.append((len(verdicts), claim, evidence))
                 verdicts.append(None)
@@ -237,6 +241,28 @@ def _verdict(claim: ClaimToCheck, support: Support, chunks: Sequence[Chunk]) -> 
         evidence=support.evidence,
         chunk_id=_chunk_of(support.evidence, chunks),
         reasons=list(support.reasons),
+    )
+
+
+def _is_own_quote(claim: ClaimToCheck) -> bool:
+    """Whether a listed claim states nothing but one of its quotes, already found verbatim.
+
+    Evidence chosen from the passage's own sentences is its own support: checking it against
+    the chunk it was copied from could only fail where the checker errs (a quote cut at its
+    length bound reads as an unfinished sentence).
+    """
+    return not claim.from_answer and any(
+        fold(c.quote).strip() == fold(claim.checked_text).strip() for c in claim.citations
+    )
+
+
+def _quoted_verdict(claim: ClaimToCheck, chunks: Sequence[Chunk]) -> ClaimVerdict:
+    return ClaimVerdict(
+        text=claim.text,
+        supported=True,
+        score=1.0,
+        evidence=claim.checked_text,
+        chunk_id=chunks[0].id if chunks else None,
     )
 
 

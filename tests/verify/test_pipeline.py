@@ -207,10 +207,10 @@ def test_kept_lines_are_the_sample_plus_its_verdict(
     verdict = Verdict.model_validate(row.pop("verdict"))
     assert row == samples[0].model_dump(mode="json", exclude_none=True)
     assert verdict.accepted
-    assert verdict.checker == "lexical"
+    assert verdict.checker == "calibrated"
     (claim,) = verdict.claims
     assert claim.supported
-    assert claim.score >= 0.9
+    assert claim.score >= 0.75  # a verbatim claim: well above the 0.5 of "supported"
     assert (
         claim.evidence == "Pagination can be turned off by setting the pagination class to `None`."
     )
@@ -254,7 +254,11 @@ def test_judge_that_wrote_the_samples_is_warned_about(
     pagination_chunks: dict[str, Any],
     scripted_judge: Callable[..., Any],
 ) -> None:
-    judge = scripted_judge(lambda body: '{"supported": true, "evidence": ""}')
+    def all_true(body: dict[str, Any]) -> str:
+        keys = body["response_format"]["json_schema"]["schema"]["properties"]
+        return json.dumps(dict.fromkeys(keys, True))
+
+    judge = scripted_judge(all_true)
     path = tmp_path / "samples.jsonl"
     path.write_text(samples[0].model_dump_json() + "\n", encoding="utf-8")
     with pytest.warns(UserWarning, match="'gemma-3-270m' is the model that wrote the samples"):
@@ -359,3 +363,32 @@ def test_cross_language_answer_text_keeps_its_numbers_checked(
     assert listed.supported
     assert clause.text.startswith("Desde la versión 3.1")
     assert clause.reasons == ["number_mismatch"]
+
+
+def test_a_claim_that_restates_its_own_quote_is_supported_by_it(
+    tmp_path: Path, make_sample: Callable[..., Any], pagination_chunks: dict[str, Any]
+) -> None:
+    from groundset.generate.choices import quote_choices
+
+    # Evidence the generator chose from the passage: the choices of a real chunk, one of them
+    # a long sentence cut at its length bound, which no checker would read as a whole claim.
+    chunk = pagination_chunks["Pagination"]
+    choices = quote_choices(chunk.text, max_chars=60)
+    cut = next(q for q in choices if not q.endswith((".", ":", ")")))
+    answer_clause = "Pagination is switched off on every list view for paying customers."
+    sample = make_sample(
+        "own-quote", QUESTION, f"{TURN_OFF} {answer_clause}", [(cut, [(chunk, cut)])]
+    )
+    path = tmp_path / "samples.jsonl"
+    path.write_text(sample.model_dump_json(exclude_none=True) + "\n", encoding="utf-8")
+    verify_samples_file(
+        path, DictChunkLookup(pagination_chunks.values()), tmp_path / "k", tmp_path / "r"
+    )
+    rows = [json.loads(x) for x in (tmp_path / "r").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["own-quote"], (tmp_path / "k").read_text(encoding="utf-8")
+    verdict = Verdict.model_validate(rows[0]["verdict"])
+    by_text = {c.text: c for c in verdict.claims}
+    assert by_text[cut].supported and by_text[cut].score == 1.0
+    assert by_text[cut].chunk_id == chunk.id
+    # The answer's own clauses are still judged: the invented one sinks the sample.
+    assert not by_text[answer_clause].supported
