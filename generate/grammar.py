@@ -7,7 +7,8 @@ array: unbounded, a small model runs on to ``max_tokens``.
 
 Supported: objects (every property required, in order), arrays with ``maxItems``, strings with
 ``maxLength``, ``enum`` and ``const`` of strings or integers, integers with a small
-``minimum``..``maximum`` range, booleans and ``$ref`` into ``$defs``.
+``minimum``..``maximum`` range, booleans, ``anyOf`` / ``oneOf`` (alternatives: how a citation
+ties a passage number to the sentences of that passage) and ``$ref`` into ``$defs``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ class _Builder:
             return _literal(node["const"])
         if "enum" in node:
             return " | ".join(_literal(v) for v in node["enum"])
+        alternatives = node.get("anyOf") or node.get("oneOf")
+        if alternatives:
+            names = [self.rule(alt, f"{name}-{i}") for i, alt in enumerate(alternatives, start=1)]
+            return " | ".join(names)
         kind = node.get("type")
         if kind == "object":
             return self.object(node, name)

@@ -12,6 +12,7 @@ text that looks like instructions.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from importlib.resources import files
 from string import Template
@@ -20,6 +21,8 @@ from typing import Any
 from groundset.records import Chunk
 
 __all__ = [
+    "EXAMPLE_MARKER",
+    "OUTPUT_CUE",
     "SAMPLE_MARKER",
     "Prompt",
     "PromptTemplate",
@@ -27,10 +30,15 @@ __all__ = [
     "escape_fence",
     "fence_passages",
     "language_name",
+    "passage_text",
 ]
 
 #: The line of a prompt file that separates the stable prefix from the per-sample part.
 SAMPLE_MARKER = "=== sample ==="
+#: How a worked example of the prefix starts (a line of its own, maybe with more words after).
+EXAMPLE_MARKER = "Example"
+#: What ends the input of an example and of the sample: the output follows on the same line.
+OUTPUT_CUE = "JSON:"
 
 _LANGUAGES = {
     "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
@@ -59,11 +67,24 @@ class Prompt:
         return self.prefix + self.suffix
 
     def messages(self) -> list[dict[str, str]]:
-        """The prompt as chat messages: the prefix as the system message."""
-        return [
-            {"role": "system", "content": self.prefix.strip()},
-            {"role": "user", "content": self.suffix.strip()},
-        ]
+        """The prompt as chat messages: the instructions as the system message, each worked
+        example as a user turn and the assistant's answer, then the sample as the last turn.
+
+        An instruction-tuned model takes examples given as earlier turns as what it did before,
+        not as text to continue; written inside the system message, a small one copies them.
+        """
+        head, *parts = re.split(rf"\n{EXAMPLE_MARKER}([^\n]*)\n", self.prefix)
+        messages = [{"role": "system", "content": head.strip()}]
+        for about, example in zip(parts[::2], parts[1::2], strict=True):
+            shown, _, output = example.strip().rpartition(f"\n{OUTPUT_CUE} ")
+            # "Example, for another record schema: ..." says what the example is; keep that.
+            note = about.strip(" .,:")
+            shown = f"(An example {note}.)\n{shown.strip()}" if note else shown.strip()
+            messages.append({"role": "user", "content": shown})
+            messages.append({"role": "assistant", "content": output.strip()})
+        sample = self.suffix.strip().removesuffix(OUTPUT_CUE).rstrip()
+        messages.append({"role": "user", "content": sample})
+        return messages
 
 
 @dataclass(frozen=True)
@@ -94,7 +115,7 @@ def fence_passages(passages: tuple[Chunk, ...] | list[Chunk], max_chars: int) ->
     blocks = []
     for n, chunk in enumerate(passages, start=1):
         where = " > ".join(x for x in (chunk.title, chunk.heading_path) if x)
-        body = escape_fence(_cut(chunk.text, max_chars))
+        body = escape_fence(passage_text(chunk.text, max_chars))
         where = escape_fence(where.replace("\n", " "))
         blocks.append(f"<<<PASSAGE {n} | {where}\n{body}\nPASSAGE {n}>>>")
     return "\n".join(blocks)
@@ -106,8 +127,9 @@ def escape_fence(text: str) -> str:
     return text.replace("<<<", "<< <").replace(">>>", "> >>")
 
 
-def _cut(text: str, max_chars: int) -> str:
-    # The cut keeps a verbatim prefix of the chunk, so quotes from it still anchor.
+def passage_text(text: str, max_chars: int) -> str:
+    """The part of a chunk's text a prompt shows: all of it, or a verbatim prefix of about
+    ``max_chars`` cut at a line or sentence end, so that quotes from it still anchor."""
     if len(text) <= max_chars:
         return text
     cut = text[:max_chars]

@@ -18,11 +18,18 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from groundset.generate.choices import quote_choices
 from groundset.generate.client import Api, Completion, LLMClient
 from groundset.generate.grammar import schema_to_gbnf
 from groundset.generate.output import JsonlAppender, done_ids, rejected_path_for
 from groundset.generate.passages import PassagePlan, PassageSource
-from groundset.generate.prompts import Prompt, compact_schema, fence_passages, language_name
+from groundset.generate.prompts import (
+    Prompt,
+    compact_schema,
+    fence_passages,
+    language_name,
+    passage_text,
+)
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks import Task
 from groundset.generate.tasks.base import TaskOutput, to_claims
@@ -156,8 +163,9 @@ class Generator:
         source = language_name(self._source_language(plan))
         rule = (
             f"- Write all text but the quotes in {language_name(self.language)}. Quotes stay "
-            f"word for word in {source}, as in the passages. Give each claim a source_text: "
-            f"the same claim written in {source}.\n"
+            f"word for word in {source}, as in the passages. In place of the evidence, give "
+            f"claims: each cites its sentence, then states what it says in "
+            f"{language_name(self.language)} (text) and in {source} (source_text).\n"
             if translated
             else ""
         )
@@ -175,11 +183,12 @@ class Generator:
         seed = int(sample_id[:8], 16)
         prompt = self.prompt(plan)
         model = self.task.output_model(len(plan.passages), self._translated(plan))
-        first = self.client.call(self.api, self._body(prompt, model, seed))
+        constraint = self._constraint(plan) or model
+        first = self.client.call(self.api, self._body(prompt, constraint, seed))
         output, error = _validate(model, first)
         raw = [first.text]
         if error is not None:
-            repair = self._repair_body(prompt, model, seed, first.text, error)
+            repair = self._repair_body(prompt, constraint, seed, first.text, error)
             second = self.client.call(self.api, repair)
             raw.append(second.text)
             output, error = _validate(model, second)
@@ -201,12 +210,30 @@ class Generator:
             id=sample_id,
             task=self.task.name,
             language=self.language,
-            claims=to_claims(output["claims"], plan.passages),
+            claims=to_claims(output, plan.passages),
             sources=sources,
             generator=generator,
             **self.task.sample_fields(output),
         )
         return _Outcome(sample=sample)
+
+    def _constraint(self, plan: PassagePlan) -> type[TaskOutput] | None:
+        """The output shape with each quote chosen from its passage's spans; None when off or
+        when no passage has a span to choose."""
+        if not self.settings.choose_quotes:
+            return None
+        choices = tuple(
+            tuple(
+                quote_choices(
+                    passage_text(c.text, self.settings.max_passage_chars),
+                    heading_path=c.heading_path,
+                )
+            )
+            for c in plan.passages
+        )
+        if not any(choices):
+            return None
+        return self.task.output_model(len(plan.passages), self._translated(plan), choices)
 
     def _rejected(
         self,
@@ -236,7 +263,9 @@ class Generator:
         schema = model.model_json_schema()
         if self.api == "completions":
             return {**body, "prompt": prompt.text, "grammar": schema_to_gbnf(schema)}
-        if s.response_format == "json_schema":
+        if s.response_format == "grammar":
+            return {**body, "messages": prompt.messages(), "grammar": schema_to_gbnf(schema)}
+        if s.response_format in ("auto", "json_schema"):
             spec = {"name": f"{self.task.name}_output", "schema": schema, "strict": False}
             fmt: dict[str, Any] = {"type": "json_schema", "json_schema": spec}
         else:

@@ -46,14 +46,17 @@ def valid_answer(body: dict[str, Any]) -> str:
     passage = prompt.rsplit("<<<PASSAGE 1 |", 1)[1].split("\n", 1)[1].split("\nPASSAGE 1>>>")[0]
     quote = re.split(r"(?<=[.!?])\s", passage.strip(), maxsplit=1)[0][:100]
     citations = [{"passage": 1, "quote": quote}]
-    claim: dict[str, Any] = {"text": "It says so.", "citations": citations}
+    evidence: dict[str, Any] = {"evidence": citations}
     if "source_text" in json.dumps(body.get("grammar") or body.get("response_format") or ""):
-        claim = {"text": "Inasema hivyo.", "source_text": "It says so.", "citations": citations}
-    if "instruction" in json.dumps(body.get("grammar") or body.get("response_format") or ""):
-        sample = {"instruction": "Do what this section says.", "response": "It says so."}
-    else:
-        sample = {"question": "What does this section say?", "answer": "It says so."}
-    return json.dumps({**sample, "claims": [claim]})
+        claim = {"citations": citations, "text": "Inasema hivyo.", "source_text": "It says so."}
+        evidence = {"claims": [claim]}
+    if "instruction-and-response pairs" in prompt:
+        return json.dumps(
+            {"instruction": "Do what this section says.", **evidence, "response": "It says so."}
+        )
+    return json.dumps(
+        {"question": "What does this section say?", **evidence, "answer": "It says so."}
+    )
 
 
 def passage_of(body: dict[str, Any], n: int = 1) -> tuple[str, str]:
@@ -82,9 +85,8 @@ def extractive_answer(body: dict[str, Any]) -> str:
         None,
     )
     quote = sentence or f"{topic} is configured in settings.py."
-    claim = {"text": quote, "citations": [{"passage": 1, "quote": quote}]}
-    sample = {"question": f"What is {topic}?", "answer": quote}
-    return json.dumps({**sample, "claims": [claim]})
+    evidence = [{"passage": 1, "quote": quote}]
+    return json.dumps({"question": f"What is {topic}?", "evidence": evidence, "answer": quote})
 
 
 def answer_validly(n: int, body: dict[str, Any]) -> Reply:

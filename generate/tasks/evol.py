@@ -17,7 +17,7 @@ from groundset.errors import UsageError
 from groundset.generate.passages import PassagePlan, PassageSource
 from groundset.generate.prompts import PromptTemplate, escape_fence
 from groundset.generate.settings import GenerateSettings
-from groundset.generate.tasks.base import TaskOutput
+from groundset.generate.tasks.base import Choices, TaskOutput
 from groundset.generate.tasks.qa import qa_output_model
 from groundset.records import Sample
 
@@ -44,7 +44,7 @@ class EvolTask:
 
     def __init__(self, settings: GenerateSettings) -> None:
         self.settings = settings
-        self.template = PromptTemplate.load("evol.v1")
+        self.template = PromptTemplate.load("evol.v3")
         self.seeds = _load_samples(settings.seed_samples)
 
     def plan(self, source: PassageSource, count: int) -> list[PassagePlan]:
@@ -68,9 +68,11 @@ class EvolTask:
             plans.append(PassagePlan(i, passages, persona, rng.choice(EVOLUTIONS), origin=seed))
         return plans
 
-    def output_model(self, n_passages: int, translated: bool) -> type[TaskOutput]:
-        """``{question, answer, claims}``, as for ``qa``."""
-        return qa_output_model(n_passages, translated)
+    def output_model(
+        self, n_passages: int, translated: bool, choices: Choices = None
+    ) -> type[TaskOutput]:
+        """``{question, evidence, answer}``, as for ``qa``."""
+        return qa_output_model(n_passages, translated, choices)
 
     def variables(self, plan: PassagePlan) -> dict[str, str]:
         """The evolution and the original sample, fenced as untrusted text."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import Field, create_model
@@ -10,7 +10,7 @@ from pydantic import Field, create_model
 from groundset.generate.passages import PassagePlan, PassageSource, even_plan
 from groundset.generate.prompts import PromptTemplate
 from groundset.generate.settings import GenerateSettings
-from groundset.generate.tasks.base import TaskOutput, claim_list
+from groundset.generate.tasks.base import Choices, TaskOutput, evidence_fields
 
 __all__ = ["InstructTask"]
 
@@ -22,15 +22,17 @@ class InstructTask:
 
     def __init__(self, settings: GenerateSettings) -> None:
         self.settings = settings
-        self.template = PromptTemplate.load("instruct.v1")
+        self.template = PromptTemplate.load("instruct.v3")
 
     def plan(self, source: PassageSource, count: int) -> list[PassagePlan]:
         """Passages covering the corpus evenly, each with related ones."""
         return even_plan(source, count, self.settings)
 
-    def output_model(self, n_passages: int, translated: bool) -> type[TaskOutput]:
-        """``{instruction, response, claims}``."""
-        return _output_model(n_passages, translated)
+    def output_model(
+        self, n_passages: int, translated: bool, choices: Choices = None
+    ) -> type[TaskOutput]:
+        """``{instruction, evidence, response}``."""
+        return _output_model(n_passages, translated, choices)
 
     def variables(self, plan: PassagePlan) -> dict[str, str]:
         """The asker."""
@@ -46,12 +48,12 @@ class InstructTask:
         }
 
 
-@cache
-def _output_model(n_passages: int, translated: bool) -> type[TaskOutput]:
+@lru_cache(maxsize=64)
+def _output_model(n_passages: int, translated: bool, choices: Choices) -> type[TaskOutput]:
     return create_model(
         f"InstructOutput{n_passages}{'T' if translated else ''}",
         __base__=TaskOutput,
         instruction=(Annotated[str, Field(min_length=8, max_length=200)], ...),
+        **evidence_fields(n_passages, translated, choices),
         response=(Annotated[str, Field(min_length=1, max_length=400)], ...),
-        claims=(claim_list(n_passages, translated), ...),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import Field, create_model
@@ -10,7 +10,7 @@ from pydantic import Field, create_model
 from groundset.generate.passages import PassagePlan, PassageSource, even_plan
 from groundset.generate.prompts import PromptTemplate
 from groundset.generate.settings import GenerateSettings
-from groundset.generate.tasks.base import TaskOutput, claim_list
+from groundset.generate.tasks.base import Choices, TaskOutput, evidence_fields
 
 __all__ = ["QaTask", "qa_output_model"]
 
@@ -22,15 +22,17 @@ class QaTask:
 
     def __init__(self, settings: GenerateSettings) -> None:
         self.settings = settings
-        self.template = PromptTemplate.load("qa.v1")
+        self.template = PromptTemplate.load("qa.v3")
 
     def plan(self, source: PassageSource, count: int) -> list[PassagePlan]:
         """Passages covering the corpus evenly, each with related ones."""
         return even_plan(source, count, self.settings)
 
-    def output_model(self, n_passages: int, translated: bool) -> type[TaskOutput]:
-        """``{question, answer, claims}``."""
-        return qa_output_model(n_passages, translated)
+    def output_model(
+        self, n_passages: int, translated: bool, choices: Choices = None
+    ) -> type[TaskOutput]:
+        """``{question, evidence, answer}``."""
+        return qa_output_model(n_passages, translated, choices)
 
     def variables(self, plan: PassagePlan) -> dict[str, str]:
         """The asker and the kind of question."""
@@ -41,13 +43,17 @@ class QaTask:
         return {"question": output["question"], "answer": output["answer"]}
 
 
-@cache
-def qa_output_model(n_passages: int, translated: bool) -> type[TaskOutput]:
-    """``{question, answer, claims}`` with claims citing passages 1..``n_passages``."""
+@lru_cache(maxsize=64)
+def qa_output_model(n_passages: int, translated: bool, choices: Choices = None) -> type[TaskOutput]:
+    """``{question, evidence, answer}`` (or ``claims`` for ``evidence``, translated), citing
+    passages 1..``n_passages``.
+
+    The evidence comes before the answer that is written from it.
+    """
     return create_model(
         f"QaOutput{n_passages}{'T' if translated else ''}",
         __base__=TaskOutput,
         question=(Annotated[str, Field(min_length=8, max_length=150)], ...),
+        **evidence_fields(n_passages, translated, choices),
         answer=(Annotated[str, Field(min_length=1, max_length=300)], ...),
-        claims=(claim_list(n_passages, translated), ...),
     )

@@ -15,9 +15,12 @@ from groundset.generate.grammar import schema_to_gbnf
 from groundset.generate.passages import PassagePlan, PassageSource, even_plan
 from groundset.generate.prompts import PromptTemplate
 from groundset.generate.settings import GenerateSettings
-from groundset.generate.tasks.base import TaskOutput, claim_list
+from groundset.generate.tasks.base import Choices, TaskOutput, evidence_fields
 
 __all__ = ["SchemaTask"]
+
+#: Output models kept built: each sample's passages give it a constrained model of its own.
+_MODELS_KEPT = 64
 
 
 class SchemaTask:
@@ -34,25 +37,32 @@ class SchemaTask:
 
     def __init__(self, settings: GenerateSettings) -> None:
         self.settings = settings
-        self.template = PromptTemplate.load("schema.v1")
+        self.template = PromptTemplate.load("schema.v3")
         self.record_schema = _load_schema(settings.record_schema)
-        self._models: dict[tuple[int, bool], type[TaskOutput]] = {}
+        self._models: dict[tuple[int, bool, Choices], type[TaskOutput]] = {}
 
     def plan(self, source: PassageSource, count: int) -> list[PassagePlan]:
         """Passages covering the corpus evenly, each with related ones."""
         return even_plan(source, count, self.settings)
 
-    def output_model(self, n_passages: int, translated: bool) -> type[TaskOutput]:
-        """``{record, claims}``, the record checked against the user's schema."""
-        key = (n_passages, translated)
+    def output_model(
+        self, n_passages: int, translated: bool, choices: Choices = None
+    ) -> type[TaskOutput]:
+        """``{evidence, record}``, the record checked against the user's schema.
+
+        The evidence comes first, the record filled from it after.
+        """
+        key = (n_passages, translated, choices)
         if key not in self._models:
+            if len(self._models) >= _MODELS_KEPT:
+                self._models.clear()
             check = AfterValidator(partial(_follows, self.record_schema))
             record = Annotated[dict[str, Any], check, WithJsonSchema(self.record_schema)]
             self._models[key] = create_model(
                 f"SchemaOutput{n_passages}{'T' if translated else ''}",
                 __base__=TaskOutput,
+                **evidence_fields(n_passages, translated, choices),
                 record=(record, ...),
-                claims=(claim_list(n_passages, translated), ...),
             )
         return self._models[key]
 

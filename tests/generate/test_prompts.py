@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from drf_passages import MemoryPassages
 
 from groundset.generate import GenerateSettings, generate_samples
+from groundset.generate.choices import quote_choices
 from groundset.generate.client import LLMClient
 from groundset.generate.passages import PassagePlan, plan_passages
 from groundset.generate.prompts import PromptTemplate, fence_passages
 from groundset.generate.run import Generator
 from groundset.generate.tasks import get_task
+from groundset.generate.tasks.qa import qa_output_model
+from groundset.generate.tasks.schema import SchemaTask
 from groundset.records import Chunk, Sample
 
 from scripted import ScriptedServer
@@ -103,14 +108,60 @@ def test_passages_are_cut_at_a_sentence_and_stay_verbatim(
 
 
 def test_the_prompt_file_names_its_version() -> None:
-    template = PromptTemplate.load("qa.v1")
-    assert template.version == "qa.v1"
+    template = PromptTemplate.load("qa.v3")
+    assert template.version == "qa.v3"
     assert "$passages" in template.sample.template and "$schema" in template.prefix.template
 
 
-def test_the_worked_example_is_a_valid_output() -> None:
-    lines = PromptTemplate.load("qa.v1").prefix.template.splitlines()
-    examples = [line.removeprefix("JSON: ") for line in lines if line.startswith("JSON: ")]
-    assert len(examples) == 2
+@pytest.mark.parametrize("task", ["qa", "instruct", "evol", "schema"])
+def test_the_worked_examples_quote_sentences_the_grammar_would_offer(
+    task: str, tmp_path: Path
+) -> None:
+    # Every example is a valid output whose quotes are among its passages' choices, so that an
+    # example never shows the model a quote the constraint would refuse.
+    prefix = PromptTemplate.load(f"{task}.v3").prefix.template
+    examples = re.split(r"\nExample[^\n]*\n", prefix)[1:]
+    assert examples
     for example in examples:
-        get_task("qa").output_model(3, False).model_validate_json(example)
+        shown, _, output = example.strip().rpartition("\nJSON: ")
+        passages = re.findall(r"<<<PASSAGE (\d+) \| [^\n]*\n(.*?)\nPASSAGE \1>>>", shown, re.S)
+        choices = tuple(tuple(quote_choices(text)) for _, text in passages)
+        data = json.loads(output)
+        if task == "schema":
+            model = _schema_task(tmp_path).output_model(len(choices), False, choices)
+        elif task == "instruct":
+            model = get_task("instruct").output_model(len(choices), False, choices)
+        else:  # evol writes what qa writes
+            model = qa_output_model(len(choices), False, choices)
+        model.model_validate(data)
+        assert list(data) == list(model.model_fields), "the example's keys in the grammar's order"
+
+
+def test_chat_messages_give_each_worked_example_as_a_turn(drf_passage_chunks: list[Chunk]) -> None:
+    plan = PassagePlan(0, (drf_passage_chunks[0],), "a developer", "a why question")
+    messages = generator().prompt(plan).messages()
+    assert [m["role"] for m in messages] == [
+        "system", "user", "assistant", "user", "assistant", "user"
+    ]  # fmt: skip
+    assert messages[0]["content"].startswith("You write question-and-answer pairs")
+    assert "Example" not in messages[0]["content"] and "JSON:" not in messages[0]["content"]
+    for answer in (messages[2], messages[4]):
+        get_task("qa").output_model(3, False).model_validate_json(answer["content"])
+    assert messages[1]["content"].startswith("Asker: a maintainer debugging")
+    last = messages[-1]["content"]
+    assert last.startswith("Asker: a developer\nStyle: a why question\n<<<PASSAGE 1 |")
+    assert last.endswith("PASSAGE 1>>>")
+
+
+def _schema_task(tmp_path: Path) -> SchemaTask:
+    """The schema task with the example's own record schema."""
+    schema = tmp_path / "example.schema.json"
+    schema.write_text(json.dumps({
+        "type": "object",
+        "properties": {
+            "setting": {"type": "string", "maxLength": 60},
+            "purpose": {"type": "string", "maxLength": 200},
+        },
+        "required": ["setting", "purpose"],
+    }))  # fmt: skip
+    return SchemaTask(GenerateSettings(record_schema=schema))

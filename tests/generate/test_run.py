@@ -11,6 +11,8 @@ from drf_passages import MemoryPassages
 
 from groundset.errors import GenerationError, UsageError
 from groundset.generate import GenerateSettings, generate_samples
+from groundset.generate.choices import quote_choices
+from groundset.generate.prompts import passage_text
 from groundset.records import Chunk, Sample
 
 from scripted import COMPLETION_TOKENS, PROMPT_TOKENS, Reply, ScriptedServer, valid_answer
@@ -48,7 +50,7 @@ def test_samples_follow_the_schema_and_cite_real_chunks(
     assert len({s.id for s in samples}) == 5
     for sample in samples:
         assert sample.task == "qa" and sample.question and sample.answer
-        assert sample.generator.prompt_version == "qa.v1"
+        assert sample.generator.prompt_version == "qa.v3"
         assert sample.generator.model == "scripted"
         assert sample.generator.endpoint_host == "127.0.0.1"
         assert 1 <= len(sample.sources) <= 3
@@ -101,15 +103,15 @@ def test_output_invalid_twice_is_rejected_as_invalid_json_with_its_raw_output(
         }  # fmt: skip
         assert record["raw_output"] == ['{"question": "Why?"}'] * 2
         assert "answer: Field required" in record["error"]
-        assert record["sources"] and record["generator"]["prompt_version"] == "qa.v1"
+        assert record["sources"] and record["generator"]["prompt_version"] == "qa.v3"
 
 
 def test_a_citation_of_a_passage_that_is_not_there_is_invalid(
     passages: MemoryPassages, tmp_path: Path
 ) -> None:
     bad = {
-        "question": "What is throttling?", "answer": "A limit.",
-        "claims": [{"text": "A limit.", "citations": [{"passage": 4, "quote": "x"}]}],
+        "question": "What is throttling?", "evidence": [{"passage": 4, "quote": "x"}],
+        "answer": "A limit.",
     }  # fmt: skip
     server = ScriptedServer(lambda n, body: Reply(json.dumps(bad)))
     summary = generate_samples(
@@ -161,23 +163,45 @@ def test_an_interrupted_run_resumes_with_only_the_missing_samples(
     assert len(records) == 7 and len({r["id"] for r in records}) == 7
 
 
-def test_chat_endpoints_get_messages_and_a_json_schema(
+def test_chat_endpoints_get_messages_and_a_json_schema_of_chosen_quotes(
     scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
 ) -> None:
     out = tmp_path / "samples.jsonl"
-    generate_samples(passages, out, count=2, settings=settings_for(scripted, tmp_path, api="chat"))
-    assert len(read(out)) == 2
+    settings = settings_for(scripted, tmp_path, api="chat", concurrency=1)  # requests in order
+    generate_samples(passages, out, count=2, settings=settings)
+    samples = read(out)
+    assert len(samples) == 2
     paths = {path for path, _ in scripted.requests}
     assert paths == {"/v1/chat/completions"}
+    chunks = {c.id: c for c in passages.chunks()}
     systems = set()
-    for _, body in scripted.requests:
-        system, user = body["messages"]
+    for (_, body), sample in zip(scripted.requests, samples, strict=True):
+        system, *examples, user = body["messages"]
         systems.add(system["content"])
-        assert user["content"].endswith("JSON:") and "<<<PASSAGE 1 |" in user["content"]
+        assert [m["role"] for m in examples] == ["user", "assistant"] * 2
+        assert "<<<PASSAGE 1 |" in user["content"] and not user["content"].endswith("JSON:")
         fmt = body["response_format"]
         assert fmt["type"] == "json_schema"
-        assert set(fmt["json_schema"]["schema"]["properties"]) == {"question", "answer", "claims"}
+        schema = fmt["json_schema"]["schema"]
+        assert list(schema["properties"]) == ["question", "evidence", "answer"]
+        # Each passage's citation shape offers exactly that passage's sentences.
+        for n, source in enumerate(sample["sources"], start=1):
+            shape = schema["$defs"][f"QuoteOfPassage{n}"]["properties"]
+            assert shape["passage"]["const"] == n
+            chunk = chunks[source["chunk_id"]]
+            offered = shape["quote"]["enum"]
+            shown = passage_text(chunk.text, settings.max_passage_chars)  # what the prompt shows
+            assert offered == quote_choices(shown, heading_path=chunk.heading_path)
     assert len(systems) == 1  # the stable prefix, the same for every sample
+
+
+def test_quotes_are_free_text_when_choosing_is_off(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    settings = settings_for(scripted, tmp_path, api="chat", choose_quotes=False)
+    generate_samples(passages, tmp_path / "s.jsonl", count=1, settings=settings)
+    schema = scripted.requests[0][1]["response_format"]["json_schema"]["schema"]
+    assert not any(name.startswith("QuoteOfPassage") for name in schema["$defs"])
 
 
 def test_a_sample_in_another_language_keeps_quotes_and_source_text(
@@ -236,7 +260,7 @@ def test_the_instruct_task_writes_a_conversation(
     assert scripted.requests[0][1]["prompt"].startswith("You write instruction-and-response")
     for sample in (Sample.model_validate(r) for r in read(out)):
         assert sample.task == "instruct" and sample.question is None
-        assert sample.generator.prompt_version == "instruct.v1"
+        assert sample.generator.prompt_version == "instruct.v3"
         assert sample.messages is not None
         assert [m.role for m in sample.messages] == ["user", "assistant"]
         assert sample.messages[0].content == "Do what this section says."

@@ -29,8 +29,8 @@ RECORD_SCHEMA = {
 
 def record_answer(record: dict[str, Any]) -> Any:
     def script(n: int, body: dict[str, Any]) -> Reply:
-        claims = json.loads(valid_answer(body))["claims"]
-        return Reply(json.dumps({"record": record, "claims": claims}))
+        evidence = json.loads(valid_answer(body))["evidence"]
+        return Reply(json.dumps({"evidence": evidence, "record": record}))
 
     return script
 
@@ -57,11 +57,12 @@ def test_schema_records_follow_the_users_schema(passages: MemoryPassages, tmp_pa
     assert summary.written == 2
     body = server.requests[0][1]
     assert '"feature": {"maxLength": 60, "type": "string"}' in body["prompt"]
-    assert '"{\\"record\\": "' in body["grammar"] and "char{0,60}" in body["grammar"]
+    assert '"{\\"evidence\\": " root-evidence ", \\"record\\": " root-record' in body["grammar"]
+    assert "char{0,60}" in body["grammar"]
     for line in out.read_text().splitlines():
         sample = Sample.model_validate_json(line)
         assert sample.record == record and sample.task == "schema"
-        assert sample.generator.prompt_version == "schema.v1"
+        assert sample.generator.prompt_version == "schema.v3"
 
 
 def test_a_record_against_the_schema_is_sent_back_with_the_error(
@@ -107,7 +108,7 @@ def test_evol_reworks_samples_from_their_own_passages(
     prompts = [body["prompt"] for _, body in scripted.requests]
     evolved = [Sample.model_validate_json(line) for line in out.read_text().splitlines()]
     for sample in evolved:
-        assert sample.task == "evol" and sample.generator.prompt_version == "evol.v1"
+        assert sample.task == "evol" and sample.generator.prompt_version == "evol.v3"
         origin = next(o for o in originals if o.sources == sample.sources)
         assert sample.claims[0].citations[0].chunk_id == origin.sources[0].chunk_id
     suffixes = [p.split("=== sample ===")[-1].split("\nEvolution: ")[-1] for p in prompts]
@@ -122,7 +123,7 @@ def test_evol_needs_seed_samples_from_this_corpus(passages: MemoryPassages, tmp_
     stranger = {
         "id": "s1", "task": "qa", "language": "en", "question": "Q?", "answer": "A.",
         "sources": [{"chunk_id": "gone", "content_sha256": "0", "doc_url": "https://x/"}],
-        "generator": {"model": "m", "endpoint_host": "h", "prompt_version": "qa.v1",
+        "generator": {"model": "m", "endpoint_host": "h", "prompt_version": "qa.v3",
                       "temperature": 0.0},
     }  # fmt: skip
     seeds = tmp_path / "seeds.jsonl"
