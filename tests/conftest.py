@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from groundset.config import CrawlSettings
 from groundset.corpus import Corpus
 from groundset.crawl import crawl
+from groundset.generate import LocalModelServer
 from groundset.ground import Embedder, Index
 
 from fixture_paths import DrfCrawls, copy_site, fixture_path
@@ -120,3 +121,20 @@ def indexed_old(
     assert summary.deleted == summary.updated == summary.unchanged == 0
     shutil.copyfile(root / "index" / "embeddings.sqlite", kept)
     return root
+
+
+# -- the local models behind llama.cpp --------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def local_model() -> Iterator[LocalModelServer]:
+    """The default local model behind llama.cpp, started once a session (or a running one)."""
+    with LocalModelServer() as server:
+        yield server
+
+
+@pytest.fixture
+def gemma_model() -> Iterator[LocalModelServer]:
+    """The bundled Gemma 3 270M base model behind llama.cpp."""
+    with LocalModelServer("gemma-3-270m") as server:
+        yield server

@@ -14,7 +14,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from drf_passages import MemoryPassages, drf_chunks
 
-from groundset.generate import LocalModelServer
 from groundset.records import Chunk
 
 from scripted import ScriptedServer
@@ -36,10 +35,3 @@ def scripted() -> Iterator[ScriptedServer]:
     server = ScriptedServer()
     yield server
     server.close()
-
-
-@pytest.fixture(scope="session")
-def local_model() -> Iterator[LocalModelServer]:
-    """The bundled model behind llama.cpp, started once a session (or an already running one)."""
-    with LocalModelServer() as server:
-        yield server

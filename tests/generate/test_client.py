@@ -12,6 +12,7 @@ import pytest
 
 from groundset.errors import GenerationError
 from groundset.generate import CallCache, GenerateSettings, LLMClient
+from groundset.generate.grammar import schema_to_gbnf
 
 from scripted import CACHED_TOKENS, COMPLETION_TOKENS, PROMPT_TOKENS, Reply, ScriptedServer
 
@@ -105,6 +106,97 @@ def test_a_bad_request_is_not_retried() -> None:
     assert len(server.requests) == 1
 
 
+# What llama-cpp-python's server answers to a request it cannot validate: a 500.
+LLAMA_CPP_REFUSAL = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', "
+    "'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}\n\n"
+    '  File "llama_cpp/server/app.py", line 376, in create_chat_completion'
+)
+SCHEMA = {"type": "object", "properties": {"a": {"enum": ["x"]}}, "required": ["a"]}
+CHAT = {
+    "messages": [{"role": "user", "content": "Say x."}],
+    "max_tokens": 8,
+    "response_format": {"type": "json_schema", "json_schema": {"name": "o", "schema": SCHEMA}},
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "fix"),
+    [
+        (404, "model 'gpt-9' not found", "check the model name ('scripted')"),
+        (422, "field required: messages", "check the model name and that the endpoint"),
+        (500, "1 validation error: max_tokens is not an integer", "check the model name"),
+        (400, "'enum' exceeds the limit of 500 values", "set generate.choose_quotes = false"),
+    ],
+)
+def test_an_error_retrying_cannot_mend_stops_at_once_naming_the_fix(
+    status: int, error: str, fix: str
+) -> None:
+    server = ScriptedServer(lambda n, body: Reply(status=status, error=error))
+    client = client_for(server, backoff_s=0.01)
+    with pytest.raises(GenerationError, match=rf"rejected the request \({status}\)") as caught:
+        client.call("chat", {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4})
+    server.close()
+    assert len(server.requests) == 1
+    assert fix in caught.value.fix
+
+
+def test_a_server_refusing_json_schema_is_asked_again_with_a_grammar_and_from_then_on() -> None:
+    def script(n: int, body: dict[str, Any]) -> Reply:
+        if "response_format" in body:
+            return Reply(status=500, error=LLAMA_CPP_REFUSAL)
+        return Reply('{"a": "x"}')
+
+    server = ScriptedServer(script)
+    client = client_for(server, retries=0)  # the second ask is no retry: none are left
+    assert client.call("chat", CHAT).text == '{"a": "x"}'
+    assert client.call("chat", {**CHAT, "max_tokens": 9}).text == '{"a": "x"}'
+    server.close()
+    bodies = [body for _, body in server.requests]
+    assert len(bodies) == 3, "one refusal, then each request once"
+    assert bodies[0]["response_format"]["type"] == "json_schema"
+    for body in bodies[1:]:
+        assert "response_format" not in body
+        assert body["grammar"] == schema_to_gbnf(SCHEMA)
+    assert client.usage.calls == 2
+
+
+def test_requests_in_flight_when_json_schema_is_refused_all_go_again_with_the_grammar() -> None:
+    # Two workers send json_schema at once; both are refused, the second after the first has
+    # already switched the client to the grammar. Neither may fail the run.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def script(n: int, body: dict[str, Any]) -> Reply:
+        if "response_format" in body:
+            return Reply(status=500, error=LLAMA_CPP_REFUSAL, delay_s=0.3 if n == 2 else 0.0)
+        return Reply('{"a": "x"}')
+
+    server = ScriptedServer(script)
+    client = client_for(server, retries=0, concurrency=2)
+    with ThreadPoolExecutor(2) as pool:
+        texts = list(
+            pool.map(lambda t: client.call("chat", {**CHAT, "max_tokens": t}).text, [8, 9])
+        )
+    server.close()
+    assert texts == ['{"a": "x"}', '{"a": "x"}']
+    refused = [b for _, b in server.requests if "response_format" in b]
+    assert len(refused) == 2, "both first requests carried json_schema"
+    assert len(server.requests) == 4
+
+
+def test_an_explicit_json_schema_is_not_swapped_and_the_error_says_what_to_set() -> None:
+    server = ScriptedServer(lambda n, body: Reply(status=500, error=LLAMA_CPP_REFUSAL))
+    client = client_for(server, response_format="json_schema", backoff_s=0.01)
+    with pytest.raises(
+        GenerationError, match=r"rejected the request \(500\): 1 validation"
+    ) as caught:
+        client.call("chat", CHAT)
+    server.close()
+    assert len(server.requests) == 1
+    assert "set generate.response_format" in caught.value.fix
+    assert "File " not in str(caught.value), "no server traceback in the message"
+
+
 def test_an_unreachable_endpoint_is_a_generation_error() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -181,3 +273,18 @@ def test_extra_fields_reach_the_endpoint() -> None:
     server.close()
     assert server.requests[0][1]["grammar"] == 'root ::= "4"'
     assert server.requests[0][1]["model"] == "scripted"
+
+
+def test_a_recycled_endpoint_is_restarted_every_n_requests_that_reach_it(tmp_path: Path) -> None:
+    server = serve()
+    restarts: list[int] = []
+    client = LLMClient(
+        server.url, "m", settings=GenerateSettings(), cache=CallCache(tmp_path / "c.sqlite"),
+        recycle=lambda: restarts.append(len(server.requests)), recycle_every=3,
+    )  # fmt: skip
+    for n in range(7):
+        client.call("completions", {**BODY, "max_tokens": n + 1})
+    client.call("completions", {**BODY, "max_tokens": 1})  # from the cache: no request
+    server.close()
+    assert len(server.requests) == 7
+    assert restarts == [3, 6], "before the 4th and the 7th request"
