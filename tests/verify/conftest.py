@@ -141,13 +141,15 @@ def tiny_nli_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-Reply = Callable[[dict[str, Any]], str]
+Reply = Callable[[dict[str, Any]], Any]
 
 
 class ScriptedJudge:
     """An OpenAI-compatible chat endpoint on 127.0.0.1 that answers from a script.
 
-    ``script`` maps each request body to the assistant's reply text; every request is kept.
+    ``script`` maps each request body to the assistant's reply text, or to ``(text, logprobs)``
+    where ``logprobs`` is a list of ``(token, logprob, {alternative: logprob})``, sent in
+    OpenAI's format; every request is kept.
     """
 
     def __init__(self, script: Reply) -> None:
@@ -159,6 +161,8 @@ class ScriptedJudge:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 judge.requests.append({"path": self.path, **body})
+                reply = judge.script(body)
+                text, logprobs = reply if isinstance(reply, tuple) else (reply, None)
                 payload = {
                     "id": "chatcmpl-test",
                     "object": "chat.completion",
@@ -168,7 +172,8 @@ class ScriptedJudge:
                         {
                             "index": 0,
                             "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": judge.script(body)},
+                            "message": {"role": "assistant", "content": text},
+                            "logprobs": _openai_logprobs(logprobs),
                         }
                     ],
                 }
@@ -190,6 +195,24 @@ class ScriptedJudge:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _openai_logprobs(tokens: list[Any] | None) -> dict[str, Any] | None:
+    if tokens is None:
+        return None
+    return {
+        "content": [
+            {
+                "token": token,
+                "logprob": logprob,
+                "bytes": None,
+                "top_logprobs": [
+                    {"token": t, "logprob": lp, "bytes": None} for t, lp in alternatives.items()
+                ],
+            }
+            for token, logprob, alternatives in tokens
+        ]
+    }
 
 
 @pytest.fixture

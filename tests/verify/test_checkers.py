@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import pytest
 import groundset.verify.registry as registry
 from groundset.errors import UsageError, VerificationError
 from groundset.verify import (
+    CalibratedChecker,
     CascadeChecker,
     Checker,
     LexicalChecker,
@@ -32,8 +33,10 @@ OFF_TOPIC = "Throttling limits the rate of requests that clients can make to an 
 
 
 def test_registry_names_and_errors() -> None:
-    assert available_checkers() == ["cascade", "embedding", "lexical", "llm", "nli", "overlap"]
-    assert isinstance(make_checker(), LexicalChecker)
+    assert available_checkers() == [
+        "calibrated", "cascade", "embedding", "lexical", "llm", "nli", "overlap"
+    ]  # fmt: skip
+    assert isinstance(make_checker(), CalibratedChecker)
     assert make_checker("lexical", threshold=0.9).threshold == 0.9
     with pytest.raises(UsageError, match="unknown checker 'bm25'"):
         make_checker("bm25")
@@ -106,38 +109,73 @@ def test_nli_model_that_is_not_there_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_judge_replies_are_parsed() -> None:
-    assert parse_judgement('{"supported": true, "evidence": "x"}') == (True, "x")
-    assert parse_judgement('Sure!\n```json\n{"supported": false}\n```') == (False, "")
-    assert parse_judgement("Yes, it is supported.") == (True, "")
-    assert parse_judgement("Not supported: the page says 2019.") == (False, "")
-    assert parse_judgement("I cannot tell.") is None
+    assert parse_judgement('{"claim_1": true, "claim_2": false}', 2) == [True, False]
+    assert parse_judgement('Sure!\n```json\n{"claim_1": false}\n```', 1) == [False]
+    assert parse_judgement('{"claim_1": "yes"}', 2) == [None, None]
+    assert parse_judgement("I cannot tell.", 1) == [None]
 
 
-def test_llm_judge_against_a_scripted_endpoint(
-    scripted_judge: Callable[..., Any], pagination_sections: dict[str, str]
+def _answer_tokens(verdicts: dict[int, float]) -> tuple[str, list[Any]]:
+    """A judge's reply and its token log-probabilities: P(true) for each claim as given."""
+    tokens: list[Any] = [("{", 0.0, {})]
+    reply = "{"
+    for n, p in verdicts.items():
+        key = f'"claim_{n}": ' if n == 1 else f', "claim_{n}": '
+        chosen = "true" if p >= 0.5 else "false"
+        tokens.append((key, 0.0, {}))
+        tokens.append((chosen, math.log(max(p, 1 - p)),
+                       {"true": math.log(p), "false": math.log(1 - p)}))  # fmt: skip
+        reply += key + chosen
+    tokens.append(("}", 0.0, {}))
+    return reply + "}", tokens
+
+
+def test_llm_judge_asks_once_per_evidence_and_grades_from_logprobs(
+    scripted_judge: Callable[..., Any], pagination_sections: dict[str, str], tmp_path: Path
 ) -> None:
-    def script(body: dict[str, Any]) -> str:
-        claim = body["messages"][-1]["content"].rsplit("Claim: ", 1)[1]
-        if claim == SUPPORTED:
-            return json.dumps({"supported": True, "evidence": "Pagination can be turned off"})
-        if claim == NEGATED:
-            return '```json\n{"supported": false, "evidence": ""}\n```'
-        return "Let me think about it."
+    evidence = pagination_sections["Pagination"]
+    other = pagination_sections["Setting the pagination style"]
+
+    def script(body: dict[str, Any]) -> Any:
+        claims = body["messages"][-1]["content"].rsplit("Claims:\n", 1)[1].splitlines()
+        grades = {1: 0.9, 2: 0.2, 3: 0.6} if len(claims) == 3 else {1: 0.8}
+        return _answer_tokens(grades)
 
     judge = scripted_judge(script)
-    checker = make_checker("llm", llm_model="judge-model", llm_base_url=judge.url, llm_api_key="k")
-    evidence = pagination_sections["Pagination"]
-    results = checker.check([(SUPPORTED, evidence), (NEGATED, evidence), (OFF_TOPIC, evidence)])
-    assert [(r.supported, r.score) for r in results] == [(True, 1.0), (False, 0.0), (False, 0.0)]
-    assert results[0].evidence == "Pagination can be turned off"
-    assert results[2].reasons == ("unsupported_claim",)
-    assert len(judge.requests) == 3
-    request = judge.requests[0]
-    assert request["path"] == "/v1/chat/completions"
-    assert request["model"] == "judge-model"
-    assert request["temperature"] == 0
+    cache = tmp_path / "judge.sqlite"
+    checker = make_checker(
+        "llm", llm_model="judge-model", llm_base_url=judge.url, llm_api_key="k", llm_cache=cache
+    )
+    pairs = [(SUPPORTED, evidence), (NEGATED, evidence), (OFF_TOPIC, evidence), (SUPPORTED, other)]
+    results = checker.check(pairs)
+    assert [round(r.score, 3) for r in results] == [0.9, 0.2, 0.6, 0.8]
+    assert [r.supported for r in results] == [True, False, True, True]
+    assert results[1].reasons == ("unsupported_claim",)
+    # One request for the three claims on one evidence, one for the fourth.
+    assert len(judge.requests) == 2
+    request = next(r for r in judge.requests if "claim_3" in r["messages"][-1]["content"])
+    assert request["path"] == "/v1/chat/completions" and request["model"] == "judge-model"
+    assert request["temperature"] == 0 and request["logprobs"] is True
+    schema = request["response_format"]["json_schema"]["schema"]
+    assert list(schema["properties"]) == ["claim_1", "claim_2", "claim_3"]
     assert "Pagination can be turned off" in request["messages"][-1]["content"]
     assert judge_models(checker) == {"judge-model"}
+    # Cached by content: the same claims cost nothing the second time.
+    again = make_checker(
+        "llm", llm_model="judge-model", llm_base_url=judge.url, llm_api_key="k", llm_cache=cache
+    )
+    assert [r.score for r in again.check(pairs)] == [r.score for r in results]
+    assert len(judge.requests) == 2
+
+
+def test_llm_judge_without_logprobs_scores_one_or_zero(
+    scripted_judge: Callable[..., Any], pagination_sections: dict[str, str]
+) -> None:
+    judge = scripted_judge(lambda body: '```json\n{"claim_1": true, "claim_2": false}\n```')
+    checker = make_checker("llm", llm_model="m", llm_base_url=judge.url, llm_api_key="k")
+    evidence = pagination_sections["Pagination"]
+    results = checker.check([(SUPPORTED, evidence), (NEGATED, evidence)])
+    assert [(r.supported, r.score) for r in results] == [(True, 1.0), (False, 0.0)]
 
 
 def test_llm_judge_unreachable_is_a_verification_error() -> None:
@@ -185,9 +223,10 @@ def test_cascade_never_overturns_a_certain_refusal(pagination_sections: dict[str
     assert dear.seen == []
 
 
-def test_default_cascade_is_lexical_then_embedding(embedding_checker: Any) -> None:
-    cascade = make_checker("cascade")
+def test_default_cascade_is_the_default_checker_then_the_configured_models() -> None:
+    cascade = make_checker("cascade", llm_model="judge", llm_base_url="http://127.0.0.1:9/v1")
     assert isinstance(cascade, CascadeChecker)
-    assert [s.name for s in cascade.stages] == ["lexical", "embedding"]
+    assert [s.name for s in cascade.stages] == ["calibrated", "llm"]
+    assert [s.name for s in make_checker("cascade").stages] == ["calibrated"]
     with pytest.raises(UsageError, match="cannot contain itself"):
         make_checker("cascade", cascade=["lexical", "cascade"])
