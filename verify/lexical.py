@@ -34,6 +34,7 @@ from groundset.verify.text import (
     named_terms,
     negated_stems,
     numbers,
+    plainly_stated,
     stem,
     words,
 )
@@ -100,9 +101,13 @@ def _negation_mismatch(claim: str, sentences: Sequence[str]) -> bool:
     negations = [negated_stems(s) for s in sentences]
     if claim_negated is not None:
         return all(n is None for n in negations)
-    # A sentence negates a word the claim states plainly ("is not performed" vs "is performed").
+    # A sentence negates a word the claim states plainly ("is not performed" vs "is performed"),
+    # and does not state it plainly itself elsewhere.
     stems = set(claim_stems(claim))
-    return any(n is not None and n & stems for n in negations)
+    return any(
+        n is not None and (n & stems) - plainly_stated(s)
+        for n, s in zip(negations, sentences, strict=True)
+    )
 
 
 class LexicalChecker:

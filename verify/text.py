@@ -302,6 +302,7 @@ _NEGATION = re.compile(
 )
 # How many words after a negation cue it is taken to govern ("is not performed automatically").
 _NEGATION_REACH = 3
+_CLAUSE_END = re.compile(r"[.:;!?,()]\s|\n")
 # The fence lines of a code block: prose fenced by extraction (release notes, changelogs)
 # negates like any prose, while inline code spans stay masked.
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~).*$", re.MULTILINE)
@@ -318,6 +319,27 @@ def negated_stems(text: str) -> set[str] | None:
         return None
     governed: set[str] = set()
     for match in matches:
-        following = words(folded[match.end() :])[:_NEGATION_REACH]
+        # A negation governs its own clause: "needs no model: it measures" negates no measuring.
+        clause = _CLAUSE_END.split(folded[match.end() :], maxsplit=1)[0]
+        following = words(clause)[:_NEGATION_REACH]
         governed.update(stem(w) for w in following if w not in STOPWORDS)
     return governed
+
+
+def plainly_stated(text: str) -> set[str]:
+    """Stems of the content words of ``text`` that occur outside every negation's reach.
+
+    "It splits train and eval by source document, so that no document feeds both sides"
+    negates a document feeding both sides, yet states "document" plainly too.
+    """
+    folded, _ = mask_code(_FENCE_LINE.sub("", fold(text)))
+    governed: set[int] = set()
+    for match in _NEGATION.finditer(folded):
+        clause = _CLAUSE_END.split(folded[match.end() :], maxsplit=1)[0]
+        reach = list(_WORD.finditer(clause))[:_NEGATION_REACH]
+        governed.update(match.end() + w.start() for w in reach)
+    return {
+        stem(w.group(0).lower())
+        for w in _WORD.finditer(folded)
+        if w.start() not in governed and w.group(0).lower() not in STOPWORDS
+    }

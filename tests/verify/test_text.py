@@ -9,6 +9,7 @@ from groundset.verify.text import (
     named_terms,
     negated_stems,
     numbers,
+    plainly_stated,
     split_sentences,
 )
 
@@ -101,6 +102,10 @@ def test_negation_names_what_it_governs() -> None:
         "docst",
     }
     assert negated_stems("call `if not x` first") is None
+    # A negation governs its clause only, and a word it governs may be stated plainly too.
+    assert negated_stems("The checker needs no model: it measures coverage") == {"model"}
+    sentence = "It splits train and eval by source document, so that no document feeds both sides."
+    assert "docum" in plainly_stated(sentence) and "feed" not in plainly_stated(sentence)
 
 
 def test_fold_and_content_words() -> None:
