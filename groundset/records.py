@@ -42,6 +42,7 @@ Reason = Literal[
     "too_short",
     "too_long",
     "unanswerable",
+    "restates_question",
     "source_changed",
     "source_removed",
 ]

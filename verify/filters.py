@@ -12,13 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from groundset.records import Reason
 from groundset.verify.evidence import claim_stems, prepare_evidence
-from groundset.verify.text import words
+from groundset.verify.text import code_identifiers, named_terms, numbers, words
 
 __all__ = [
     "Deduplicator",
     "FilterOptions",
     "copies_source",
     "length_problem",
+    "restates_question",
     "unanswerable",
 ]
 
@@ -48,6 +49,13 @@ class FilterOptions(BaseModel):
     )
     answerable_coverage: float = Field(
         default=0.5, ge=0, le=1, description="share of the question's words the passages hold"
+    )
+    answer_new_share: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="share of an answer's content words the question lacks, below which the "
+        "answer only restates the question",
     )
 
 
@@ -151,3 +159,22 @@ def unanswerable(question: str, passages: list[str], options: FilterOptions) -> 
     evidence = prepare_evidence("\n\n".join(passages))
     covered = sum(s in evidence.stems for s in stems) / len(stems)
     return covered < options.answerable_coverage
+
+
+def restates_question(question: str, answer: str, options: FilterOptions) -> bool:
+    """Whether the answer says little that the question did not already say.
+
+    "How do I verify that every cited quote occurs in the cited chunk?" answered by "Verify that
+    every cited quote occurs in the cited chunk." is supported by any passage and teaches
+    nothing: a small model asked for an answer from evidence writes such echoes readily.
+    """
+    said = set(claim_stems(answer))
+    if not said or not question.strip():
+        return False
+    # A value is news however few words carry it: "PAGE_SIZE is None by default."
+    asked = question.lower()
+    values = numbers(answer) | code_identifiers(answer) | named_terms(answer)
+    if any(v.lower() not in asked for v in values):
+        return False
+    new = said - set(claim_stems(question))
+    return len(new) / len(said) < options.answer_new_share

@@ -12,8 +12,9 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    each answer clause against all the sample's chunks. In a cross-language sample a
    claim's ``source_text`` is what is checked, and answer clauses, being in the other language,
    get only the language-free checks of numbers and code identifiers;
-5. the answer as a whole: a verbatim copy of a passage (``copies_source``), and the question
-   against its passages (``unanswerable``).
+5. the answer as a whole: a verbatim copy of a passage (``copies_source``), the question
+   against its passages (``unanswerable``), and an answer that only restates its question
+   (``restates_question``).
 
 A sample is kept only when nothing refused it and every claim is supported.
 """
@@ -32,6 +33,7 @@ from groundset.verify.filters import (
     FilterOptions,
     copies_source,
     length_problem,
+    restates_question,
     unanswerable,
 )
 from groundset.verify.language import is_language
@@ -148,6 +150,8 @@ class SampleVerifier:
         # A question in another language than its passages shares no words with them.
         if passages and not cross_language and unanswerable(question, passages, self.options):
             reasons.append("unanswerable")
+        if sample.record is None and restates_question(question, answer, self.options):
+            reasons.append("restates_question")
         return reasons
 
     def _wrong_language(self, sample: Sample, text: str) -> bool:

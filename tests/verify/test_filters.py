@@ -81,3 +81,31 @@ def test_question_the_passages_cannot_answer(pagination_sections: dict[str, str]
     passages = [pagination_sections["Pagination"]]
     assert not unanswerable("How do I turn pagination off?", passages, OPTIONS)
     assert unanswerable("Which throttle classes limit anonymous users per day?", passages, OPTIONS)
+
+
+def test_an_answer_that_only_restates_its_question_is_caught() -> None:
+    from groundset.verify.filters import restates_question
+
+    options = FilterOptions()
+    # Echoes the local model wrote about groundset's demo docs.
+    assert restates_question(
+        "How do I verify that every cited quote occurs in the cited chunk?",
+        "Verify that every cited quote occurs in the cited chunk.",
+        options,
+    )
+    assert restates_question(
+        "Why is the crawl keeping to the host and path prefix of its start URLs?",
+        "The crawl starts with the host and path prefix of its start URLs.",
+        options,
+    )
+    # A short answer whose news is a value, or a few words, is an answer.
+    assert not restates_question(
+        "What do DEFAULT_PAGINATION_CLASS and PAGE_SIZE default to?",
+        "Both DEFAULT_PAGINATION_CLASS and PAGE_SIZE are None by default.",
+        options,
+    )
+    assert not restates_question(
+        "How do I turn pagination off?",
+        "Set the pagination class to None on the view.",
+        options,
+    )
