@@ -206,6 +206,12 @@ class Generator:
         ]  # fmt: skip
         if output is None:
             return _Outcome(rejected=self._rejected(sample_id, error, raw, sources, generator))
+        cut = _cut_off(model, output)
+        if cut is not None:
+            # Text that ran into its length bound was stopped mid-sentence, not finished.
+            return _Outcome(
+                rejected=self._rejected(sample_id, cut, raw, sources, generator, "too_long")
+            )
         sample = Sample(
             id=sample_id,
             task=self.task.name,
@@ -242,9 +248,10 @@ class Generator:
         raw: list[str],
         sources: list[Source],
         generator: GeneratorInfo,
+        reason: Reason = "invalid_json",
     ) -> dict[str, Any]:
         """The rejected record of an output that stayed invalid: what was asked and answered."""
-        reasons: list[Reason] = ["invalid_json"]
+        reasons: list[Reason] = [reason]
         return {
             "id": sample_id,
             "task": self.task.name,
@@ -319,3 +326,14 @@ def _validate(
         if completion.finish_reason == "length":
             problems += " (the output was cut off: write less)"
         return None, problems
+
+
+def _cut_off(model: type[TaskOutput], output: dict[str, Any]) -> str | None:
+    """What of the output ran into its length bound, or None: the bound stops the text where
+    it is, mid-word as often as not."""
+    for name, info in model.model_fields.items():
+        value = output.get(name)
+        bound = next((m.max_length for m in info.metadata if hasattr(m, "max_length")), None)
+        if isinstance(value, str) and bound is not None and len(value) >= bound:
+            return f"the {name} reached its bound of {bound} characters and was cut off"
+    return None

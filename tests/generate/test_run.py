@@ -106,6 +106,29 @@ def test_output_invalid_twice_is_rejected_as_invalid_json_with_its_raw_output(
         assert record["sources"] and record["generator"]["prompt_version"] == "qa.v3"
 
 
+def test_an_answer_cut_off_at_its_length_bound_is_rejected_as_too_long(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    # A constrained decoder stops a rambling answer at the schema's maxLength, mid-word.
+    def script(n: int, body: dict[str, Any]) -> Reply:
+        output = json.loads(valid_answer(body))
+        if n == 1:
+            output["answer"] = ("Throttling limits the rate of requests " * 20)[:300]
+        return Reply(json.dumps(output))
+
+    server = ScriptedServer(script)
+    out = tmp_path / "samples.jsonl"
+    summary = generate_samples(
+        passages, out, count=2, settings=settings_for(server, tmp_path, concurrency=1)
+    )
+    server.close()
+    assert summary.written == 1 and summary.rejected == {"too_long": 1}
+    (record,) = read(tmp_path / "samples.generate-rejected.jsonl")
+    assert record["verdict"]["reasons"] == ["too_long"]
+    assert "answer reached its bound of 300 characters" in record["error"]
+    assert [s["answer"] for s in read(out)] == ["It says so."]
+
+
 def test_a_citation_of_a_passage_that_is_not_there_is_invalid(
     passages: MemoryPassages, tmp_path: Path
 ) -> None:
