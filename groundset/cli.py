@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from groundset import __version__
 from groundset.config import CrawlSettings, load_toml, resolve
+from groundset.demo import MOST_SAMPLES, WANTED
 from groundset.errors import GroundsetError, UsageError
 
 if TYPE_CHECKING:
@@ -106,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         "generate",
         help="have an LLM write samples grounded in the corpus",
         description="Write samples from passages of an indexed corpus, each claim citing a "
-        "verbatim quote. With no endpoint configured, the bundled Gemma 3 270M model runs on "
-        "a local llama.cpp server. A rerun resumes and costs nothing for what is done.",
+        "quote it chose from the passage. With no endpoint configured, the bundled local model "
+        "(Qwen2.5-Coder-0.5B-Instruct) runs on a local llama.cpp server. A rerun resumes and "
+        "costs nothing for what is done.",
     )
     gen.add_argument("--corpus", type=Path, required=True, help="an indexed corpus")
     gen.add_argument("--count", type=int, required=True, help="samples the output should hold")
@@ -116,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--language", default="en", help="language to write samples in (code)")
     gen.add_argument("--llm-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
     gen.add_argument("--llm-model", help="model name at that endpoint")
+    gen.add_argument(
+        "--local-model",
+        help="with no endpoint: a bundled model (qwen2.5-coder-0.5b-instruct, the default, or "
+        "gemma-3-270m) or the path of a GGUF file",
+    )
     gen.set_defaults(handler=_cmd_generate)
 
     verify = sub.add_parser(
@@ -141,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         "copy-min-words",
     ):
         filters.add_argument(f"--{name}", type=int)
-    for name in ("near-duplicate", "copy-share", "answerable-coverage"):
+    for name in ("near-duplicate", "copy-share", "answerable-coverage", "answer-new-share"):
         filters.add_argument(f"--{name}", type=float)
     verify.set_defaults(handler=_cmd_verify)
 
@@ -191,7 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
         "write the report. Run it again to resume.",
     )
     demo.add_argument("--out", type=Path, default=Path("groundset-demo"), help="demo directory")
-    demo.add_argument("--count", type=int, default=3, help="samples to generate (default 3)")
+    demo.add_argument(
+        "--wanted", type=int, default=WANTED, help=f"kept samples to stop at (default {WANTED})"
+    )
+    demo.add_argument(
+        "--most",
+        type=int,
+        default=MOST_SAMPLES,
+        help=f"most samples to write, kept or not (default {MOST_SAMPLES})",
+    )
     demo.set_defaults(handler=_cmd_demo)
 
     init = sub.add_parser(
@@ -290,6 +305,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         language=args.language,
         llm_url=args.llm_url,
         llm_model=args.llm_model,
+        local_model=args.local_model,
     )
     print(summary)
     return 0
@@ -304,6 +320,7 @@ _CHECKER_OPTIONS = (
     "llm_model",
     "llm_base_url",
     "llm_api_key",
+    "llm_cache",
     "cascade",
     "band",
 )
@@ -316,6 +333,7 @@ _FILTER_OPTIONS = (
     "near_duplicate",
     "copy_share",
     "answerable_coverage",
+    "answer_new_share",
 )
 
 
@@ -323,8 +341,8 @@ def _add_checker_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("checker")
     group.add_argument(
         "--checker",
-        default="lexical",
-        help="lexical (default, no model), overlap, embedding, nli, llm, cascade",
+        default="calibrated",
+        help="calibrated (default, no model), lexical, overlap, embedding, nli, llm, cascade",
     )
     group.add_argument("--threshold", type=float, help="override the checker's threshold")
     group.add_argument("--embedder", help="sentence-transformers model name or path")
@@ -332,6 +350,11 @@ def _add_checker_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--llm-model", help="judge model (llm checker)")
     group.add_argument("--llm-base-url", help="judge endpoint (default: $OPENAI_BASE_URL)")
     group.add_argument("--llm-api-key", help="judge key (default: $OPENAI_API_KEY)")
+    group.add_argument(
+        "--llm-cache",
+        type=Path,
+        help="where the judge's answers are cached (default: judge-cache.sqlite beside the input)",
+    )
     group.add_argument(
         "--cascade",
         type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
@@ -355,6 +378,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         )
     kept = args.kept or samples.with_suffix(".kept.jsonl")
     rejected = args.rejected or samples.with_suffix(".rejected.jsonl")
+    args.llm_cache = args.llm_cache or samples.with_name("judge-cache.sqlite")
     index = Index.open(args.corpus, chroma_url=args.chroma_url)
     try:
         summary = verify_samples_file(
@@ -376,6 +400,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_verify_claims(args: argparse.Namespace) -> int:
     from groundset.verify import verify_claims_file
 
+    args.llm_cache = args.llm_cache or args.pairs.with_name("judge-cache.sqlite")
     summary = verify_claims_file(
         args.pairs, args.out, checker=args.checker, **_options(args, _CHECKER_OPTIONS)
     )
@@ -414,7 +439,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from groundset.demo import run_demo
 
-    result = run_demo(args.out, count=args.count)
+    result = run_demo(args.out, wanted=args.wanted, most=args.most)
     print(f"\ndemo done: {result.kept_count} samples kept, {result.rejected_count} rejected")
     print(f"  corpus:   {result.corpus}")
     print(f"  samples:  {result.samples}")
@@ -422,7 +447,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"  rejected: {result.rejected} (each with its reasons)")
     if result.dataset:
         print(f"  dataset:  {result.dataset}")
-    print(f"  report:   {result.report}")
+    print(
+        f"  report:   {result.report} (open it in a browser: under 'Kept samples' each kept"
+        " sample with its claims, the passages they cite and the deciding evidence highlighted)"
+    )
     return 0
 
 

@@ -2,9 +2,11 @@
 
 It renders the Markdown pages shipped in ``groundset/demo_docs/`` into a small documentation
 site (navigation, sidebar and footer included, so extraction has chrome to remove), serves it on
-127.0.0.1, then crawls, indexes, generates with the bundled local model, verifies, exports and
-writes the report. Everything lands in one directory; running the demo again resumes: the
-recrawl finds nothing changed, the index embeds nothing, and model calls come from the cache.
+127.0.0.1, then crawls, indexes, and generates with the default local model and verifies, a few
+samples at a time, until :data:`WANTED` samples are kept or :data:`MOST_SAMPLES` were written;
+then it exports and writes the report. Everything lands in one directory; running the demo again
+resumes: the recrawl finds nothing changed, the index embeds nothing, and model calls come from
+the cache.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ __all__ = ["DemoResult", "build_site", "run_demo"]
 #: Where the demo serves its site when the port is free, so that reruns see the same URLs and
 #: resume; any free port otherwise.
 PREFERRED_PORT = 47823
+#: Kept samples the demo wants, how many it writes first, then at a time, and at most.
+WANTED = 3
+FIRST_ROUND = 4
+NEXT_ROUND = 4
+MOST_SAMPLES = 20
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} - groundset docs</title>
@@ -118,12 +125,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def run_demo(root: Path, *, count: int = 3, say: Callable[[str], None] = print) -> DemoResult:
+def run_demo(
+    root: Path,
+    *,
+    wanted: int = WANTED,
+    most: int = MOST_SAMPLES,
+    say: Callable[[str], None] = print,
+) -> DemoResult:
     """Run every stage on the bundled docs site; everything goes under ``root``.
 
     Args:
         root: the demo directory (created; reused by a rerun, which resumes).
-        count: how many samples to generate.
+        wanted: kept samples to stop at.
+        most: the most samples to write, kept or not.
         say: where progress lines go.
 
     Returns:
@@ -151,12 +165,17 @@ def run_demo(root: Path, *, count: int = 3, say: Callable[[str], None] = print) 
         say(line)
     with Index.open(corpus_dir) as index, Corpus(corpus_dir) as corpus:
         say(str(index.update(corpus)))
-    # The demo is offline by definition: the bundled local model, whatever the environment.
+    # The demo is offline by definition: the local model, whatever the environment.
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
-    say(str(generate_command(corpus_dir, samples, count=count, env=env)))
-    with Index.open(corpus_dir) as index:
-        summary = verify_samples_file(samples, index, kept, rejected)
-    say(str(summary))
+    count = min(FIRST_ROUND, most)
+    while True:
+        say(str(generate_command(corpus_dir, samples, count=count, env=env)))
+        with Index.open(corpus_dir) as index:
+            summary = verify_samples_file(samples, index, kept, rejected)
+        say(str(summary))
+        if summary.kept >= wanted or count >= most:
+            break
+        count = min(count + NEXT_ROUND, most)
     dataset: Path | None = None
     if summary.kept:
         export_dataset(
