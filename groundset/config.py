@@ -29,6 +29,7 @@ M = TypeVar("M", bound=BaseModel)
 #: Old setting names that still work, with the name that replaced them.
 RENAMED: dict[str, dict[str, str]] = {
     "crawl": {"concurrency": "concurrent_requests", "robots": "obey_robots"},
+    "generate": {"local_model_path": "local_model"},
 }
 
 

@@ -52,7 +52,7 @@ class SourceSettings(_Table):
 class VerifySettings(_Table):
     """The checker and its options, and the sample filters' bounds (see ``groundset verify``)."""
 
-    checker: str = "lexical"
+    checker: str = "calibrated"
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -161,7 +161,7 @@ def load_project(path: str | Path, env: Mapping[str, str] | None = None) -> Proj
             )
 
     verify_table = dict(data.get("verify", {}))
-    checker = str(verify_table.pop("checker", "lexical"))
+    checker = str(verify_table.pop("checker", "calibrated"))
     verify = VerifySettings(checker=checker, options=verify_table)
     _check_verify(verify, where)
     export = resolve(ExportSettings, "export", file_values=data.get("export"), env=env,
@@ -176,6 +176,11 @@ def load_project(path: str | Path, env: Mapping[str, str] | None = None) -> Proj
                      source=where)  # fmt: skip
     paths = ("record_schema", "seed_samples", "local_model_path", "cache_path")
     generate = _paths_in(dict(data.get("generate", {})), base, paths)
+    # A local model is a bundled model's name, or a GGUF file's path relative to the file.
+    from groundset.generate.local_models import LOCAL_MODELS
+
+    if generate.get("local_model") and str(generate["local_model"]) not in LOCAL_MODELS:
+        generate["local_model"] = str(_path(base, generate["local_model"]))
     _check_stage_tables(data.get("index", {}), generate, env, where)
     if budget.money is not None and (
         generate.get("price_prompt") is None or generate.get("price_completion") is None
@@ -322,9 +327,11 @@ language = "{language}"
 qa = 20
 
 [generate]
-# No endpoint: the bundled Gemma 3 270M runs on a local llama.cpp server (offline, small, and
-# most of its samples are rightly rejected). For real data use an OpenAI-compatible endpoint;
-# OPENAI_BASE_URL and OPENAI_API_KEY are read too.
+# No endpoint: a bundled model runs on a local llama.cpp server, offline: local_model is
+# qwen2.5-coder-0.5b-instruct (the default), gemma-3-270m, or the path of a GGUF file. They are
+# small, and many of their samples are rightly rejected. For real data use an OpenAI-compatible
+# endpoint; OPENAI_BASE_URL and OPENAI_API_KEY are read too.
+# local_model = "qwen2.5-coder-0.5b-instruct"
 # base_url = "https://api.openai.com/v1"
 # model = "gpt-4o-mini"
 # price_prompt = 0.15                # per million tokens, for the money budget and the summary
@@ -332,8 +339,9 @@ qa = 20
 # temperature = 0.7
 
 [verify]
-# lexical (default, no model), overlap, embedding, nli, llm or cascade; and its options.
-checker = "lexical"
+# calibrated (default, no model), lexical, overlap, embedding, nli, llm or cascade; and its
+# options.
+checker = "calibrated"
 # threshold = 0.5
 
 [export]

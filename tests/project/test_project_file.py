@@ -33,7 +33,7 @@ def test_init_writes_a_project_that_loads(
     assert project.crawl.start_urls == ["http://127.0.0.1:8800/"]
     assert project.dir == tmp_path / "docs" and project.corpus_dir == tmp_path / "docs" / "corpus"
     assert project.tasks == {"qa": 20} and project.budget.samples == 100
-    assert project.verify.checker == "lexical"
+    assert project.verify.checker == "calibrated"
     assert project.export.formats == ["openai", "alpaca", "sharegpt", "parquet"]
 
     code, _, err = run(capsys, "init", str(path))
