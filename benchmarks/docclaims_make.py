@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from docclaims import split_of  # noqa: E402
+from local_models import RECORD_SCHEMA  # noqa: E402
 
 from groundset.config import CrawlSettings  # noqa: E402
 from groundset.corpus import Corpus  # noqa: E402
@@ -69,15 +70,6 @@ RUNS: list[tuple[str, str, float, int]] = [
     ("gemma-3-270m", "qa", 0.7, 4),
     ("gemma-3-270m", "instruct", 0.7, 2),
 ]
-RECORD_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string", "maxLength": 80},
-        "kind": {"enum": ["setting", "class", "function", "command", "option", "concept"]},
-        "summary": {"type": "string", "maxLength": 240},
-    },
-    "required": ["name", "kind", "summary"],
-}
 
 
 def build_corpora(work: Path) -> None:
