@@ -12,9 +12,9 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    each answer clause against all the sample's chunks. In a cross-language sample a
    claim's ``source_text`` is what is checked, and answer clauses, being in the other language,
    get only the language-free checks of numbers and code identifiers;
-5. the answer as a whole: a verbatim copy of a passage (``copies_source``), the question
-   against its passages (``unanswerable``), and an answer that only restates its question
-   (``restates_question``).
+5. the answer as a whole: a verbatim copy of a passage or of its heading
+   (``copies_source``), the question against its passages (``unanswerable``), and an answer
+   that only restates its question (``restates_question``).
 
 A sample is kept only when nothing refused it and every claim is supported.
 """
@@ -145,7 +145,10 @@ class SampleVerifier:
         if not sample.claims:
             reasons.append("no_citation")
         passages = [c.text for c in found.values()]
-        if copies_source(answer, passages, self.options):
+        headings = {c.heading_path for c in found.values()} | {
+            s.heading_path for s in sample.sources
+        }
+        if copies_source(answer, passages, self.options) or _is_heading(answer, headings):
             reasons.append("copies_source")
         # A question in another language than its passages shares no words with them.
         if passages and not cross_language and unanswerable(question, passages, self.options):
@@ -246,6 +249,14 @@ def _verdict(claim: ClaimToCheck, support: Support, chunks: Sequence[Chunk]) -> 
         chunk_id=_chunk_of(support.evidence, chunks),
         reasons=list(support.reasons),
     )
+
+
+def _is_heading(answer: str, headings: set[str]) -> bool:
+    """Whether the answer is nothing but a passage's heading path, which its chunk text starts
+    with: "Django REST framework 3.14 > Minor fixes and improvements" is supported word for word
+    and answers nothing."""
+    said = " ".join(fold(answer).split()).rstrip(".").lower()
+    return any(said == " ".join(fold(h).split()).lower() for h in headings if h)
 
 
 def _is_own_quote(claim: ClaimToCheck) -> bool:

@@ -392,3 +392,22 @@ def test_a_claim_that_restates_its_own_quote_is_supported_by_it(
     assert by_text[cut].chunk_id == chunk.id
     # The answer's own clauses are still judged: the invented one sinks the sample.
     assert not by_text[answer_clause].supported
+
+
+def test_an_answer_that_is_only_its_passage_heading_is_refused(
+    tmp_path: Path, make_sample: Callable[..., Any], pagination_chunks: dict[str, Any]
+) -> None:
+    # The local model answered "What are the major fixes in 3.14?" with the section's heading
+    # path, which an indexed chunk starts with: supported word for word, and no answer.
+    section = pagination_chunks["Setting the pagination style"]
+    heading = section.heading_path
+    chunk = section.model_copy(update={"text": f"{heading}\n\n{section.text}"})
+    quote = section.text.split(". ")[0]
+    sample = make_sample(
+        "heading", "How is the pagination style set?", f"{heading}.", [(quote, [(chunk, quote)])]
+    )
+    path = tmp_path / "samples.jsonl"
+    path.write_text(sample.model_dump_json(exclude_none=True) + "\n", encoding="utf-8")
+    verify_samples_file(path, DictChunkLookup([chunk]), tmp_path / "k", tmp_path / "r")
+    (row,) = [json.loads(x) for x in (tmp_path / "r").read_text(encoding="utf-8").splitlines()]
+    assert "copies_source" in row["verdict"]["reasons"]
