@@ -98,6 +98,14 @@ def threshold_for(scores: np.ndarray, labels: np.ndarray, let_through: float) ->
     return float(np.nextafter(negatives[allowed], 1.0))
 
 
+def set_weights(
+    sets: dict[str, list[dict[str, Any]]], train: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Each row's weight, such that every set's training rows weigh the same in all."""
+    total = sum(int(m.sum()) for m in train.values())
+    return {n: np.full(len(sets[n]), total / (len(sets) * max(1, train[n].sum()))) for n in sets}
+
+
 def cross_validated(
     sets: dict[str, list[dict[str, Any]]],
     x: dict[str, np.ndarray],
@@ -109,8 +117,7 @@ def cross_validated(
 
     ``train`` marks the rows a regime is fitted on; every set weighs the same in all.
     """
-    total = sum(int(m.sum()) for m in train.values())
-    weight = {n: np.full(len(sets[n]), total / (len(sets) * max(1, train[n].sum()))) for n in sets}
+    weight = set_weights(sets, train)
     cv = {name: np.zeros(len(rows)) for name, rows in sets.items()}
     for name in sets:
         for held in folds(groups_of(sets[name]), FOLDS):
@@ -135,13 +142,12 @@ def fit_all(
     c: float,
 ) -> dict[str, Any]:
     """The regime's weights, fitted on all its rows."""
-    total = sum(int(m.sum()) for m in train.values())
+    weight = set_weights(sets, train)
     parts = [(n, train[n]) for n in sets]
-    weights = [np.full(int(m.sum()), total / (len(sets) * max(1, m.sum()))) for _, m in parts]
     return fit(
         np.vstack([x[n][m] for n, m in parts]),
         np.concatenate([y[n][m] for n, m in parts]),
-        np.concatenate(weights),
+        np.concatenate([weight[n][m] for n, m in parts]),
         c,
     )
 
