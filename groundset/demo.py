@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import markdown
-
 __all__ = ["DemoResult", "build_site", "run_demo"]
 
 #: Where the demo serves its site when the port is free, so that reruns see the same URLs and
@@ -69,6 +67,8 @@ def _page_slug(name: str) -> str:
 
 def build_site(dest: Path) -> list[str]:
     """Render the bundled docs into a static site under ``dest``; returns the page paths."""
+    import markdown  # only the demo needs it: kept out of every command's start-up
+
     docs = resources.files("groundset") / "demo_docs"
     pages = sorted(
         (entry.name.removesuffix(".md"), entry.read_text(encoding="utf-8"))
