@@ -11,12 +11,16 @@
 3. **Clean the tree** before any extractor sees it:
 
    a. drop scripts, styles and the like, whose text is never content;
-   b. drop permalink anchors (``¶``, ``#``, ``a.headerlink``), which would otherwise end every
-      heading;
+   b. make every heading its text: drop permalink anchors (``¶``, ``#``, Sphinx's
+      ``a.headerlink``, Docusaurus's ``a.hash-link`` that holds only a zero-width space), and
+      unwrap a heading that is a link to its own anchor (mdBook's ``a.header``), which would
+      otherwise end every heading, and every chunk's heading path, with a link;
    c. drop navigation, skip links, sidebars and tables of contents (``nav``,
       ``[role=navigation]`` and the classes common documentation generators give them): on a
       short docs page trafilatura otherwise falls back to whole-page heuristics that keep the
-      site's menus;
+      site's menus; and drop page chrome that sits inside the main content: what the page
+      marks as not for print (Bootstrap's ``d-print-none``: Docsy's "Was this page helpful?"
+      widget, breadcrumbs) and a short "Last modified ..." or "Last updated ..." line;
    d. unwrap ``<u>``, which trafilatura would write into the Markdown as raw HTML;
    e. make every link absolute against the page URL, because trafilatura resolves relative links
       against the host root (``../x/`` on ``/a/b/`` becomes ``/x/``);
@@ -87,11 +91,37 @@ _NAV_CLASSES = frozenset(
         "theme-doc-toc-desktop",
         "toc",
         "table-of-contents",
+        # Chrome inside the main content: Bootstrap's "not printed" (Docsy's feedback widget,
+        # breadcrumbs, page meta links), Docusaurus's edit/last-updated footer.
+        "d-print-none",
+        "theme-doc-footer",
+        "td-page-meta__lastmod",
     }
+)
+
+# Classes that generators give a heading's permalink anchor: Sphinx, Docusaurus, and the
+# markdown-it / VuePress / anchor.js families.
+_PERMALINK_CLASSES = frozenset(
+    {"headerlink", "hash-link", "header-anchor", "anchorjs-link", "heading-anchor", "anchor-link"}
 )
 
 # What a permalink anchor shows instead of words.
 _PERMALINK_TEXT = frozenset({"", "¶", "§", "#", "\N{LINK SYMBOL}"})
+
+# Characters that take no room: Docusaurus fills its permalink anchors with U+200B.
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+# A line of page metadata, not content: "Last modified January 15, 2021: <commit>", "Last
+# updated on 3/4/2024 by someone". A date must follow, so a sentence about a "last modified"
+# field stays.
+_LAST_CHANGED = re.compile(
+    r"^\s*last (?:modified|updated)(?: on)?:?\s+"
+    r"(?:\d|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d)",
+    re.IGNORECASE,
+)
+_LAST_CHANGED_MAX_CHARS = 300
 
 _MAIN_SELECTORS = ("main", "article", "[role=main]", ".md-content")
 
@@ -131,7 +161,7 @@ def extract(html: str, url: str) -> Extraction | None:
         return None
     lang = _language(root)
     canonical_url = _canonical_url(root, url)
-    _drop_unwanted(root)
+    _drop_unwanted(root, url)
     title = _title(root)
     _make_links_absolute(root, url)
     code_blocks = _stash_code_blocks(root, html)
@@ -200,15 +230,20 @@ def _canonical_url(root: lxml.html.HtmlElement, url: str) -> str | None:
     return None
 
 
-def _drop_unwanted(root: lxml.html.HtmlElement) -> None:
-    """Removes what is never main content (scripts, permalinks, navigation) and underlines."""
+def _drop_unwanted(root: lxml.html.HtmlElement, url: str) -> None:
+    """Removes what is never main content (scripts, permalinks, navigation, chrome), unwraps
+    heading self-links and underlines."""
     for element in list(root.iter(*_NEVER_CONTENT, etree.Comment, etree.ProcessingInstruction)):
         _remove(element)
     for element in list(root.iter("a")):
         if _is_permalink(element):
             _remove(element)
+    for heading in list(root.iter(*_HEADINGS)):
+        for anchor in list(heading.iter("a")):
+            if _links_to_this_page(anchor, url):
+                anchor.drop_tag()
     for element in list(root.iter()):
-        if _is_navigation(element):
+        if _is_navigation(element) or _is_last_changed_line(element):
             _remove(element)
     for element in list(root.iter("u")):
         element.drop_tag()
@@ -216,15 +251,37 @@ def _drop_unwanted(root: lxml.html.HtmlElement) -> None:
 
 def _is_permalink(anchor: lxml.html.HtmlElement) -> bool:
     """Whether an anchor is a heading's permalink rather than a link a reader follows."""
-    if "headerlink" in (anchor.get("class") or "").split():
+    if not _PERMALINK_CLASSES.isdisjoint((anchor.get("class") or "").split()):
         return True
     if not (anchor.get("href") or "").startswith("#"):
         return False
-    in_heading = any(
-        ancestor.tag in ("h1", "h2", "h3", "h4", "h5", "h6", "dt")
-        for ancestor in anchor.iterancestors()
-    )
-    return in_heading and anchor.text_content().strip() in _PERMALINK_TEXT
+    in_heading = any(ancestor.tag in (*_HEADINGS, "dt") for ancestor in anchor.iterancestors())
+    text = _ZERO_WIDTH.sub("", anchor.text_content()).strip()
+    return in_heading and text in _PERMALINK_TEXT
+
+
+def _links_to_this_page(anchor: lxml.html.HtmlElement, url: str) -> bool:
+    """Whether a link points at an anchor of the page it is on (``#x``, or the page's own URL
+    with a fragment): inside a heading, that is the heading's permalink, not a link to follow."""
+    href = (anchor.get("href") or "").strip()
+    if href.startswith("#"):
+        return True
+    if "#" not in href:
+        return False
+    try:
+        target = urlsplit(urljoin(url, href))
+        page = urlsplit(url)
+    except ValueError:
+        return False
+    return (target.netloc, target.path) == (page.netloc, page.path)
+
+
+def _is_last_changed_line(element: lxml.html.HtmlElement) -> bool:
+    """Whether an element is a short "Last modified ..." line of page metadata."""
+    if element.tag not in ("div", "p", "span", "small", "footer"):
+        return False
+    text = element.text_content()
+    return len(text) <= _LAST_CHANGED_MAX_CHARS and bool(_LAST_CHANGED.match(text))
 
 
 def _is_navigation(element: lxml.html.HtmlElement) -> bool:

@@ -1,0 +1,140 @@
+"""Extraction on real deploys of the generators most docs sites are built with.
+
+Sphinx (mapclassify), Docusaurus 2 and 3 (immer, ts-jest), mdBook (mdbook-guide) and Hugo with
+Docsy (secrets-store-csi-azure): every page of each deploy in ``../shared/fixtures/sites``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import lxml.html
+import pytest
+
+from groundset.crawl.extract import extract
+
+from fixture_paths import fixture_path
+
+# Each site and the element its pages mark as main content (from the fixtures' README).
+SITES = {
+    "mapclassify": "div[role=main]",
+    "immer": "article",
+    "ts-jest": "article",
+    "mdbook-guide": "main",
+    "secrets-store-csi-azure": "div.td-content",
+}
+
+_HEADING = re.compile(r"^#{1,6} (.*)$", re.MULTILINE)
+_FENCE = re.compile(r"^(`{3,})[^\n`]*\n.*?\n\1$", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Page:
+    site: str
+    url: str
+    html: str
+    markdown: str
+
+
+def _pages(site: str) -> list[Page]:
+    root = fixture_path("sites", site)
+    pages = []
+    for path in sorted(p for p in root.rglob("*.html") if p.is_file()):
+        url = f"http://127.0.0.1:8000/{path.relative_to(root).as_posix()}"
+        html = path.read_bytes().decode("utf-8", "replace")
+        extraction = extract(html, url)
+        if extraction is not None:
+            pages.append(Page(site, url, html, extraction.markdown))
+    return pages
+
+
+@pytest.fixture(scope="module")
+def sites() -> dict[str, list[Page]]:
+    return {site: _pages(site) for site in SITES}
+
+
+def test_every_deploy_gives_pages(sites: dict[str, list[Page]]) -> None:
+    counts = {site: len(pages) for site, pages in sites.items()}
+    assert counts["ts-jest"] >= 150 and counts["mapclassify"] >= 40, counts
+    assert min(counts.values()) >= 30, counts
+
+
+@pytest.mark.parametrize("site", ["immer", "ts-jest", "mdbook-guide"])
+def test_headings_are_their_text_without_permalinks(
+    sites: dict[str, list[Page]], site: str
+) -> None:
+    headings = [
+        (page.url, heading)
+        for page in sites[site]
+        for heading in _HEADING.findall(_FENCE.sub("", page.markdown))
+    ]
+    # Docusaurus: "Limitations[​](http://host/page#limitations)"; mdBook: "[CI](page.html#ci)".
+    self_links = [
+        (url, h) for url, h in headings if f"]({url}#" in h or "\u200b" in h or h.startswith("[")
+    ]
+    assert len(headings) > 200
+    assert self_links == []
+
+
+def test_a_heading_link_to_another_page_stays_a_link(sites: dict[str, list[Page]]) -> None:
+    # Docsy's section index lists its child pages as linked headings: real links, not anchors.
+    docs = [
+        p
+        for p in sites["secrets-store-csi-azure"]
+        if p.url.endswith("/docs/getting-started/index.html")
+    ]
+    assert docs, "the Docsy fixture has its getting-started index page"
+    assert re.search(
+        r"^#+ \[Installation\]\(http://127\.0\.0\.1:8000/\S+/\)$", docs[0].markdown, re.M
+    )
+
+
+def test_docsy_feedback_widget_and_page_meta_are_not_content(
+    sites: dict[str, list[Page]],
+) -> None:
+    pages = sites["secrets-store-csi-azure"]
+    assert sum("Was this page helpful?" in p.html for p in pages) >= 30
+    leaks = [
+        p.url
+        for p in pages
+        if re.search(
+            r"Was this page helpful|Glad to hear it|Sorry to hear that|Last modified", p.markdown
+        )
+    ]
+    assert leaks == []
+
+
+def test_a_sentence_about_a_last_modified_field_stays() -> None:
+    html = (
+        "<html><body><main><h1>Files</h1><p>Last modified times are kept in the mtime field.</p>"
+        "<p>Other text of the page, long enough to be the main content of it.</p>"
+        '<div class="text-muted">Last modified January 15, 2021: <a href="/c">docs (2a30)</a></div>'
+        "</main></body></html>"
+    )
+    extraction = extract(html, "http://127.0.0.1/files/")
+    assert extraction is not None
+    assert "Last modified times are kept in the mtime field." in extraction.markdown
+    assert "January 15" not in extraction.markdown and "2a30" not in extraction.markdown
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_no_code_block_of_the_main_content_is_lost(sites: dict[str, list[Page]], site: str) -> None:
+    lost = []
+    total = 0
+    for page in sites[site]:
+        root = lxml.html.document_fromstring(page.html.encode("utf-8"))
+        mains = root.cssselect(SITES[site])
+        if not mains:
+            continue
+        pres = [
+            pre
+            for pre in mains[0].iter("pre")
+            if not any(a.tag == "pre" for a in pre.iterancestors())
+        ]
+        total += len(pres)
+        kept = len(_FENCE.findall(page.markdown))
+        if kept < len(pres):
+            lost.append((page.url, len(pres), kept))
+    assert total >= 100, f"{site}: the fixture's main content holds code"
+    assert lost == []
