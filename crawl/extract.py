@@ -24,7 +24,13 @@
    d. unwrap ``<u>``, which trafilatura would write into the Markdown as raw HTML;
    e. make every link absolute against the page URL, because trafilatura resolves relative links
       against the host root (``../x/`` on ``/a/b/`` becomes ``/x/``);
-   f. swap every ``<pre>`` for a one-word placeholder and keep its exact text and language aside:
+   f. give API reference entries the shape a developer reads: a Sphinx autodoc entry
+      (``dl.py`` and the other domains' ``dl`` with a ``dt.sig`` signature) becomes a heading
+      holding its signature in a code span, then its description; its field lists
+      (Parameters, Returns, Raises) become a bold label and a list of ``name (type): text``;
+      without this trafilatura writes the whole entry as one list item and flattens the
+      ``autosummary`` tables inside it into run-on text;
+   g. swap every ``<pre>`` for a one-word placeholder and keep its exact text and language aside:
       trafilatura drops the blank lines of code blocks and the language of every block, and
       Markdown converters may escape what is inside.
 
@@ -36,7 +42,9 @@
    copy), markdownify converts the page's main element (``main``, ``article``,
    ``[role=main]``, ``.md-content``, else ``body``) with the page chrome (header, footer,
    aside) also removed. ``extractor`` says which of the two produced the Markdown.
-6. **Finish**: trailing spaces and runs of blank lines are normalised, then each placeholder is
+6. **Finish**: trailing spaces and runs of blank lines are normalised, a table written without
+   a header row (docutils and ``autosummary`` tables have none, and trafilatura then writes no
+   separator line, so the rows are no Markdown table) gets an empty one, then each placeholder is
    replaced by a fenced block holding the code exactly as the page shows it, with its language.
    Every step is a pure function of the HTML, so the same page always gives the same bytes and
    a re-encoded page (``&quot;`` vs ``"``) gives the same Markdown.
@@ -65,6 +73,12 @@ class Extraction:
     lang: str
     extractor: str
     canonical_url: str | None
+    #: Why the page, though a page of the site, is not content (its ``markdown`` is then
+    #: empty): ``site_index`` (a generated index or search page) or ``old_version`` (a
+    #: Docusaurus page of another version than the current one). ``<meta name=robots
+    #: content=noindex>`` is no such sign: Docsy writes it on every page of a non-production
+    #: build, and the secrets-store-csi-azure deploy is one.
+    set_aside: str | None = None
 
 
 # Characters lxml refuses in text (C0 controls other than tab, newline, carriage return).
@@ -144,13 +158,15 @@ class _CodeBlock:
     language: str
 
 
-def extract(html: str, url: str) -> Extraction | None:
+def extract(html: str, url: str, *, all_versions: bool = False) -> Extraction | None:
     """Extracts the main content of a page as Markdown.
 
     Args:
         html: the page, already decoded to text (replacement characters are fine).
         url: the URL the page was fetched from; relative links and the canonical URL are resolved
             against it.
+        all_versions: keep pages of other versions than the current one (set aside as
+            ``old_version`` otherwise).
 
     Returns:
         The extraction, or ``None`` when the page has no main content at all (empty page, junk,
@@ -161,9 +177,13 @@ def extract(html: str, url: str) -> Extraction | None:
         return None
     lang = _language(root)
     canonical_url = _canonical_url(root, url)
+    set_aside = _reason_to_set_aside(root, url, all_versions=all_versions)
+    if set_aside is not None:
+        return Extraction("", _title(root), lang, "none", canonical_url, set_aside)
     _drop_unwanted(root, url)
     title = _title(root)
     _make_links_absolute(root, url)
+    _restructure_api_entries(root)
     code_blocks = _stash_code_blocks(root, html)
 
     extractor = "trafilatura"
@@ -171,7 +191,7 @@ def extract(html: str, url: str) -> Extraction | None:
     if not markdown:
         extractor = "fallback"
         markdown = _with_markdownify(root)
-    markdown = _restore_code_blocks(_normalise(markdown), code_blocks)
+    markdown = _restore_code_blocks(_add_table_headers(_normalise(markdown)), code_blocks)
     if not markdown:
         return None
     return Extraction(
@@ -194,6 +214,40 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
     except (etree.ParserError, ValueError):
         return None
     return root
+
+
+def _reason_to_set_aside(
+    root: lxml.html.HtmlElement, url: str, *, all_versions: bool
+) -> str | None:
+    """Why a page is not content, or ``None`` when it is."""
+    if _is_site_index(root, url):
+        return "site_index"
+    if not all_versions and root.cssselect(".theme-doc-version-banner"):
+        # Docusaurus prints this banner on every version but the current one ("This is
+        # documentation for X 29.3, which is no longer actively maintained"; "unreleased").
+        return "old_version"
+    return None
+
+
+def _is_site_index(root: lxml.html.HtmlElement, url: str) -> bool:
+    """Whether the page is the site's generated index or search page: the target of its own
+    ``<link rel="index">`` or ``<link rel="search">`` (Sphinx's ``genindex.html`` and
+    ``search.html``). They list links, or need JavaScript; no sentence in them is content."""
+    try:
+        page = urlsplit(url)._replace(query="", fragment="")
+    except ValueError:  # an unparsable page URL: nothing can point at it
+        return False
+    for link in root.iter("link"):
+        rels = (link.get("rel") or "").lower().split()
+        if not ({"index", "search"} & set(rels)) or not link.get("href"):
+            continue
+        try:
+            target = urlsplit(urljoin(url, link.get("href", "")))._replace(query="", fragment="")
+        except ValueError:
+            continue
+        if target == page:
+            return True
+    return False
 
 
 def _language(root: lxml.html.HtmlElement) -> str:
@@ -339,6 +393,116 @@ def _make_links_absolute(root: lxml.html.HtmlElement, url: str) -> None:
         return
 
 
+def _restructure_api_entries(root: lxml.html.HtmlElement) -> None:
+    """Rewrites Sphinx API entries (``dl`` with a ``dt.sig``) and field lists as headings,
+    paragraphs and lists, innermost last so that nesting sets each heading's level."""
+    entries = [dl for dl in root.iter("dl") if _is_api_entry(dl)]
+    levels = {
+        dl: min(6, 2 + sum(1 for a in dl.iterancestors("dl") if _is_api_entry(a))) for dl in entries
+    }
+    for field_list in [dl for dl in root.iter("dl") if "field-list" in _classes(dl)]:
+        _rewrite_field_list(field_list)
+    for rubric in root.cssselect("p.rubric"):
+        label = etree.Element("strong")
+        label.text, rubric.text = rubric.text, None
+        label.extend(list(rubric))
+        rubric.append(label)
+    for dl in reversed(entries):
+        _rewrite_api_entry(dl, levels[dl])
+
+
+def _classes(element: lxml.html.HtmlElement) -> list[str]:
+    return (element.get("class") or "").split()
+
+
+def _is_api_entry(dl: lxml.html.HtmlElement) -> bool:
+    """Whether a ``dl`` is an autodoc (or other Sphinx domain) object description."""
+    return any("sig" in _classes(dt) for dt in dl.iterchildren("dt"))
+
+
+def _rewrite_api_entry(dl: lxml.html.HtmlElement, level: int) -> None:
+    """``<dl><dt class=sig>sig</dt><dd>body</dd></dl>`` -> ``<hN>kind `sig`</hN>`` then body."""
+    replacement = etree.Element("div")
+    for child in dl.iterchildren():
+        if child.tag == "dt":
+            replacement.append(_signature_heading(child, level))
+        elif child.tag == "dd":
+            if child.text and child.text.strip():
+                paragraph = etree.SubElement(replacement, "p")
+                paragraph.text = child.text
+            replacement.extend(list(child))
+    replacement.tail = dl.tail
+    dl.getparent().replace(dl, replacement)
+
+
+def _signature_heading(dt: lxml.html.HtmlElement, level: int) -> lxml.html.HtmlElement:
+    """A heading: the entry's kind (``class``, ``property`` ...) then its signature as code."""
+    for link in dt.cssselect(".viewcode-link"):
+        anchor = next(link.iterancestors("a"), None)
+        _remove(anchor if anchor is not None else link)
+    kinds = [_collapse(em.text_content()) for em in dt.cssselect("em.property")]
+    for em in dt.cssselect("em.property"):
+        _remove(em)
+    heading = etree.Element(f"h{level}")
+    kind = " ".join(k for k in kinds if k)
+    if kind:
+        heading.text = kind + " "
+    code = etree.SubElement(heading, "code")
+    code.text = _collapse(dt.text_content())
+    return heading
+
+
+def _rewrite_field_list(field_list: lxml.html.HtmlElement) -> None:
+    """A docutils field list -> per field a bold label, then its items as a list."""
+    replacement = etree.Element("div")
+    for child in field_list.iterchildren():
+        if child.tag == "dt":
+            paragraph = etree.SubElement(replacement, "p")
+            label = etree.SubElement(paragraph, "strong")
+            label.text = _collapse(child.text_content()).rstrip(":") + ":"
+        elif child.tag == "dd":
+            inner = [dl for dl in child.iterchildren("dl")]
+            if inner:
+                items = etree.SubElement(replacement, "ul")
+                for dl in inner:
+                    _field_items(dl, items)
+            else:
+                if child.text and child.text.strip():
+                    paragraph = etree.SubElement(replacement, "p")
+                    paragraph.text = child.text
+                replacement.extend(list(child))
+    replacement.tail = field_list.tail
+    field_list.getparent().replace(field_list, replacement)
+
+
+def _field_items(dl: lxml.html.HtmlElement, items: lxml.html.HtmlElement) -> None:
+    """numpydoc's ``<dt><strong>y</strong><span class=classifier>int</span></dt><dd>..</dd>``
+    pairs as list items ``**y** (int): ...``."""
+    item: lxml.html.HtmlElement | None = None
+    for child in dl.iterchildren():
+        if child.tag == "dt":
+            item = etree.SubElement(items, "li")
+            classifiers = child.cssselect(".classifier")
+            types = [_collapse(c.text_content()) for c in classifiers]
+            for classifier in classifiers:
+                _remove(classifier)
+            name = etree.SubElement(item, "strong")
+            name.text = _collapse(child.text_content())
+            name.tail = f" ({', '.join(types)}): " if any(types) else ": "
+        elif child.tag == "dd" and item is not None:
+            blocks = list(child)
+            if len(blocks) == 1 and blocks[0].tag == "p" and not (child.text or "").strip():
+                # One paragraph: its text continues the item's line.
+                paragraph = blocks[0]
+                last = item[-1]
+                last.tail = (last.tail or "") + (paragraph.text or "")
+                item.extend(list(paragraph))
+            else:
+                last = item[-1]
+                last.tail = (last.tail or "") + (child.text or "")
+                item.extend(blocks)
+
+
 def _stash_code_blocks(root: lxml.html.HtmlElement, html: str) -> dict[str, _CodeBlock]:
     """Replaces each ``<pre>`` by a placeholder word; returns the blocks by placeholder."""
     prefix = _placeholder_prefix(html)
@@ -429,6 +593,34 @@ def _normalise(markdown: str) -> str:
     """Strips trailing spaces and collapses runs of blank lines (code is still stashed away)."""
     lines = [line.rstrip() for line in markdown.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+_TABLE_ROW = re.compile(r"^\|.*\|$")
+_TABLE_SEPARATOR = re.compile(r"^\|(?:\s*:?-+:?\s*\|)+$")
+
+
+def _add_table_headers(markdown: str) -> str:
+    """Gives each run of table rows that lacks a separator line an empty header row."""
+    lines = markdown.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if not _TABLE_ROW.match(lines[i]):
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and _TABLE_ROW.match(lines[j]):
+            j += 1
+        rows = lines[i:j]
+        if not any(_TABLE_SEPARATOR.match(row.replace(" ", "")) for row in rows[:2]):
+            columns = len(re.findall(r"(?<!\\)\|", rows[0])) - 1
+            if columns >= 1:
+                out.append("|" + " |" * columns)
+                out.append("|" + "---|" * columns)
+        out.extend(rows)
+        i = j
+    return "\n".join(out)
 
 
 def _restore_code_blocks(markdown: str, blocks: dict[str, _CodeBlock]) -> str:

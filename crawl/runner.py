@@ -114,6 +114,7 @@ def crawl(
             max_pages=settings.max_pages,
             follow_links=settings.follow_links,
             use_sitemaps=settings.use_sitemaps,
+            all_versions=settings.versions == "all",
             on_page=progress,
         )
         finished = _run_spider(scrapy_settings(settings), spider_kwargs)

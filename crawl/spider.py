@@ -90,6 +90,7 @@ class DocsSpider(scrapy.Spider):
         max_pages: stop scheduling pages after this many (resumed pages included).
         follow_links: follow ``<a href>`` links.
         use_sitemaps: read robots.txt ``Sitemap:`` lines and ``sitemap.xml``.
+        all_versions: store the pages of every docs version, not only the current one.
         on_page: called with ``(url, outcome)`` for every page handled.
     """
 
@@ -104,10 +105,12 @@ class DocsSpider(scrapy.Spider):
         max_pages: int | None = None,
         follow_links: bool = True,
         use_sitemaps: bool = True,
+        all_versions: bool = False,
         on_page: Callable[[str, str], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.all_versions = all_versions
         self.start_urls = start_urls
         self.scope = scope
         self.ledger = ledger
@@ -226,9 +229,16 @@ class DocsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) or not _is_html(response):
             self.ledger.record_skip(url, "non_html")
             return
-        extraction = extract(response.text, url)
+        extraction = extract(response.text, url, all_versions=self.all_versions)
         if extraction is None:
             self.ledger.record_failure(url, "no_main_content", depth)
+            return
+        if extraction.set_aside is not None:
+            # Not content, but its links lead to pages that are.
+            self.ledger.record_skip(url, extraction.set_aside)
+            if self.on_page is not None:
+                self.on_page(url, "skip")
+            yield from self._follow(self._links(response) if self.follow_links else [], depth)
             return
         canonical = self._canonical(extraction.canonical_url, url)
         if canonical != url:

@@ -19,6 +19,7 @@ from groundset.corpus import Corpus, Document
 from groundset.errors import IndexStoreError, UsageError
 from groundset.ground.cache import EmbeddingCache
 from groundset.ground.chunking import chunk_document
+from groundset.ground.duplicates import aggregate_pages
 from groundset.ground.embed import Embedder
 from groundset.ground.retrieve import LexicalIndex, reciprocal_rank_fusion
 from groundset.ground.settings import IndexSettings
@@ -51,6 +52,9 @@ class IndexSummary:
         cached: chunks whose embedding came from the cache instead.
         documents_changed: pages (re)chunked because they were new, changed or half indexed.
         documents_removed: pages whose chunks were removed because they left the corpus.
+        set_aside: pages not indexed as ``duplicate_content``: their sections all appear on
+            several other pages (print views, single-page books; see
+            :mod:`groundset.ground.duplicates`).
     """
 
     added: int
@@ -61,13 +65,20 @@ class IndexSummary:
     cached: int
     documents_changed: tuple[str, ...]
     documents_removed: tuple[str, ...]
+    set_aside: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return (
+        line = (
             f"{self.added} chunks added, {self.updated} updated, {self.deleted} deleted,"
             f" {self.unchanged} unchanged; {self.embedded} embedded, {self.cached} from cache;"
             f" {len(self.documents_changed)} pages indexed, {len(self.documents_removed)} removed"
         )
+        if self.set_aside:
+            line += (
+                f"\n  not indexed, duplicate_content (every section is on other pages):"
+                f" {', '.join(self.set_aside)}"
+            )
+        return line
 
 
 class Index:
@@ -177,7 +188,9 @@ class Index:
         else:
             self._check_embedder()
         chunking = f"min_tokens={self.settings.min_tokens}"
-        plan = plan_update(corpus.documents(), self.store.stamps(), self._chunk, chunking)
+        aggregates = aggregate_pages(corpus.documents())
+        documents = (doc for doc in corpus.documents() if doc.url not in aggregates)
+        plan = plan_update(documents, self.store.stamps(), self._chunk, chunking)
         self._lexical = None
         self._doc_urls = None
         self._matrix = None
@@ -195,6 +208,7 @@ class Index:
             cached=cached,
             documents_changed=tuple(plan.documents_changed),
             documents_removed=tuple(plan.documents_removed),
+            set_aside=tuple(sorted(aggregates)),
         )
 
     def _chunk(self, doc: Document) -> list[Chunk]:

@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="use_sitemaps",
         help="discover pages by links only",
     )
+    crawl.add_argument(
+        "--all-versions",
+        action="store_const",
+        const="all",
+        dest="versions",
+        help="keep the pages of every docs version (default: the current version only)",
+    )
     crawl.set_defaults(handler=_cmd_crawl)
 
     index = sub.add_parser(
@@ -527,6 +534,7 @@ def _crawl_settings(args: argparse.Namespace) -> tuple[CrawlSettings, str]:
             "user_agent",
             "obey_robots",
             "use_sitemaps",
+            "versions",
         )
     }
     if urls:

@@ -16,7 +16,7 @@ import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -55,6 +55,11 @@ class CrawlSettings(_Settings):
     # Discovery.
     follow_links: bool = True
     use_sitemaps: bool = True
+    versions: Literal["current", "all"] = Field(
+        default="current",
+        description="current: pages of other docs versions (Docusaurus's old and unreleased "
+        "versions, marked by their version banner) are skipped as old_version; all: kept",
+    )
     # Politeness.
     obey_robots: bool = True
     user_agent: str = "groundset/0.1 (+https://pypi.org/project/groundset/)"

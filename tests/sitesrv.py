@@ -42,11 +42,14 @@ class SiteServer:
     Args:
         root: the directory to serve.
         delay_s: a pause before every answer (to make a crawl slow enough to interrupt).
+        html_suffix: answer ``/a/b`` with ``a/b.html`` when that file exists, as GitHub Pages
+            does for sites built with extensionless links (Docusaurus ``trailingSlash: false``).
     """
 
-    def __init__(self, root: Path, *, delay_s: float = 0.0) -> None:
+    def __init__(self, root: Path, *, delay_s: float = 0.0, html_suffix: bool = False) -> None:
         self.root = Path(root)
         self.delay_s = delay_s
+        self.html_suffix = html_suffix
         self.routes: dict[str, Route] = {}
         self.log: list[Logged] = []
         self._lock = threading.Lock()
@@ -103,7 +106,10 @@ class SiteServer:
         target = (self.root / path.lstrip("/")).resolve()
         if not str(target).startswith(str(self.root.resolve())):
             return 404, b"not found", {"Content-Type": "text/plain"}
-        if target.is_dir():
+        suffixed = target.with_name(target.name + ".html")
+        if self.html_suffix and not path.endswith("/") and suffixed.is_file():
+            target = suffixed
+        elif target.is_dir():
             if not path.endswith("/"):
                 return 301, b"", {"Location": path + "/"}
             target = target / "index.html"

@@ -44,7 +44,7 @@ def _pages(site: str) -> list[Page]:
         url = f"http://127.0.0.1:8000/{path.relative_to(root).as_posix()}"
         html = path.read_bytes().decode("utf-8", "replace")
         extraction = extract(html, url)
-        if extraction is not None:
+        if extraction is not None and extraction.set_aside is None:
             pages.append(Page(site, url, html, extraction.markdown))
     return pages
 
@@ -56,8 +56,9 @@ def sites() -> dict[str, list[Page]]:
 
 def test_every_deploy_gives_pages(sites: dict[str, list[Page]]) -> None:
     counts = {site: len(pages) for site, pages in sites.items()}
-    assert counts["ts-jest"] >= 150 and counts["mapclassify"] >= 40, counts
-    assert min(counts.values()) >= 30, counts
+    # ts-jest: the current version's pages; its five other versions are set aside.
+    assert counts["ts-jest"] >= 25 and counts["mapclassify"] >= 40, counts
+    assert min(counts.values()) >= 25, counts
 
 
 @pytest.mark.parametrize("site", ["immer", "ts-jest", "mdbook-guide"])
@@ -73,7 +74,7 @@ def test_headings_are_their_text_without_permalinks(
     self_links = [
         (url, h) for url, h in headings if f"]({url}#" in h or "\u200b" in h or h.startswith("[")
     ]
-    assert len(headings) > 200
+    assert len(headings) > 100
     assert self_links == []
 
 
@@ -136,5 +137,5 @@ def test_no_code_block_of_the_main_content_is_lost(sites: dict[str, list[Page]],
         kept = len(_FENCE.findall(page.markdown))
         if kept < len(pres):
             lost.append((page.url, len(pres), kept))
-    assert total >= 100, f"{site}: the fixture's main content holds code"
+    assert total >= 50, f"{site}: the fixture's main content holds code"
     assert lost == []

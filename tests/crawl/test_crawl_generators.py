@@ -1,0 +1,67 @@
+"""Crawling real deploys of other generators over HTTP: docs versions and index pages.
+
+Print views are stored and left out of the index: ``tests/ground/test_duplicates.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from groundset.config import CrawlSettings
+from groundset.corpus import Corpus
+from groundset.crawl import CrawlReport, crawl
+
+from fixture_paths import fixture_path
+from sitesrv import SiteServer
+
+
+@pytest.fixture(scope="module")
+def ts_jest() -> Iterator[SiteServer]:
+    # Docusaurus 3 built with extensionless links: the host answers /a/b with a/b.html.
+    server = SiteServer(fixture_path("sites", "ts-jest"), html_suffix=True)
+    yield server
+    server.close()
+
+
+def _crawl(url: str, corpus: Path, *more: str, **settings: object) -> tuple[CrawlReport, list[str]]:
+    report = crawl(CrawlSettings(start_urls=[url, *more], **settings), corpus)  # type: ignore[arg-type]
+    with Corpus(corpus) as opened:
+        return report, [page.url for page in opened.pages("active")]
+
+
+def test_only_the_current_docs_version_is_kept_by_default(
+    ts_jest: SiteServer, tmp_path: Path
+) -> None:
+    report, urls = _crawl(f"{ts_jest.url}ts-jest/", tmp_path / "corpus")
+    old = ("/docs/next/", "/docs/29.3/", "/docs/29.2/", "/docs/29.0/", "/docs/28.0/")
+    assert [u for u in urls if any(v in u for v in old)] == []
+    # The current version (29.4, under /docs/) is there, page by page.
+    assert f"{ts_jest.url}ts-jest/docs/babel7-or-ts" in urls
+    assert sum("/ts-jest/docs/" in u for u in urls) >= 20
+    # Five other versions of about 20 pages each were set aside, and said so.
+    assert report.skipped["old_version"] >= 90
+    assert "old_version" in "\n".join(report.lines())
+
+
+def test_all_versions_when_asked(ts_jest: SiteServer, tmp_path: Path) -> None:
+    report, urls = _crawl(f"{ts_jest.url}ts-jest/", tmp_path / "corpus", versions="all")
+    assert "old_version" not in report.skipped
+    assert f"{ts_jest.url}ts-jest/docs/29.3/babel7-or-ts" in urls
+    assert len(urls) >= 140
+
+
+def test_sphinx_index_and_search_pages_are_not_stored(tmp_path: Path) -> None:
+    server = SiteServer(fixture_path("sites", "mapclassify"))
+    try:
+        # Its pages link them only by <link rel=index|search>: ask for them by name.
+        index, search = f"{server.url}genindex.html", f"{server.url}search.html"
+        report, urls = _crawl(server.url, tmp_path / "corpus", index, search)
+    finally:
+        server.close()
+    assert index not in urls and search not in urls
+    assert report.skipped["site_index"] >= 2
+    # The API pages the index links to are reached all the same.
+    assert sum("/generated/" in u for u in urls) >= 20

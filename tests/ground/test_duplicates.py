@@ -1,0 +1,68 @@
+"""Print views and single-page books are found by their content and left out of the index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from groundset.config import CrawlSettings
+from groundset.corpus import Corpus
+from groundset.crawl import crawl
+from groundset.ground import Embedder, Index
+from groundset.ground.duplicates import aggregate_pages
+
+from fixture_paths import fixture_path
+from sitesrv import SiteServer
+
+
+def _crawled(site: str, dest: Path, start: str = "", **settings: object) -> tuple[str, Path]:
+    server = SiteServer(fixture_path("sites", site), html_suffix=True)
+    try:
+        settings["start_urls"] = [server.url + start]
+        crawl(CrawlSettings(**settings), dest)  # type: ignore[arg-type]
+    finally:
+        server.close()
+    return server.url, dest
+
+
+@pytest.fixture(scope="module")
+def mdbook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    yield _crawled("mdbook-guide", tmp_path_factory.mktemp("mdbook") / "corpus")
+
+
+def test_the_mdbook_print_view_is_the_one_aggregate(mdbook: tuple[str, Path]) -> None:
+    url, corpus_dir = mdbook
+    with Corpus(corpus_dir) as corpus:
+        urls = [doc.url for doc in corpus.documents()]
+        found = aggregate_pages(corpus.documents())
+    assert f"{url}print.html" in urls
+    # Two CLI pages share sections with each other and with the print view: not aggregates.
+    assert found == {f"{url}print.html"}
+
+
+def test_versions_side_by_side_are_not_aggregates(tmp_path: Path) -> None:
+    # Each old docs version repeats the current one page for page: copies, not a print view.
+    _, corpus_dir = _crawled("ts-jest", tmp_path / "corpus", "ts-jest/", versions="all")
+    with Corpus(corpus_dir) as corpus:
+        assert len(list(corpus.documents())) >= 140
+        assert aggregate_pages(corpus.documents()) == set()
+
+
+def test_drf_has_no_aggregate(drf_corpus_old: Path) -> None:
+    with Corpus(drf_corpus_old) as corpus:
+        assert aggregate_pages(corpus.documents()) == set()
+
+
+def test_the_index_leaves_the_print_view_out(
+    mdbook: tuple[str, Path], embedder: Embedder, tmp_path: Path
+) -> None:
+    url, corpus_dir = mdbook
+    with Index.open(corpus_dir, embedder=embedder) as index, Corpus(corpus_dir) as corpus:
+        summary = index.update(corpus)
+        doc_urls = {chunk.doc_url for chunk in index.chunks()}
+    assert summary.set_aside == (f"{url}print.html",)
+    assert f"duplicate_content (every section is on other pages): {url}print.html" in str(summary)
+    assert f"{url}print.html" not in doc_urls
+    assert f"{url}cli/serve.html" in doc_urls and len(doc_urls) >= 25
