@@ -188,7 +188,7 @@ def extract(html: str, url: str, *, all_versions: bool = False) -> Extraction | 
 
     extractor = "trafilatura"
     markdown = _with_trafilatura(root)
-    if not markdown:
+    if not markdown or _loses_structure(markdown, root, code_blocks):
         extractor = "fallback"
         markdown = _with_markdownify(root)
     markdown = _restore_code_blocks(_add_table_headers(_normalise(markdown)), code_blocks)
@@ -565,6 +565,27 @@ def _with_trafilatura(root: lxml.html.HtmlElement) -> str:
     return markdown or ""
 
 
+def _loses_structure(
+    markdown: str, root: lxml.html.HtmlElement, code_blocks: dict[str, _CodeBlock]
+) -> bool:
+    """Whether trafilatura's Markdown lost a code block or a table of the page's main element.
+
+    On a short page trafilatura can fall back on whole-page heuristics that keep a skip link
+    and a banner and flatten a table into lines (seen on a Chinese page of a Docusaurus site).
+    """
+    main = _main_element(root)
+    if main is None:
+        return False
+    in_main = [pre.text for pre in main.iter("pre") if pre.text in code_blocks]
+    if any(key not in markdown for key in in_main):
+        return True
+    tables = sum(
+        1 for t in main.iter("table") if not any(a.tag == "table" for a in t.iterancestors())
+    )
+    written = _add_table_headers(_normalise(markdown)).split("\n")
+    return tables > sum(1 for line in written if _TABLE_SEPARATOR.match(line.replace(" ", "")))
+
+
 def _with_markdownify(root: lxml.html.HtmlElement) -> str:
     """Markdown of the page's main element, without the page chrome, or ``''``."""
     main = _main_element(root)
@@ -573,7 +594,9 @@ def _with_markdownify(root: lxml.html.HtmlElement) -> str:
     if main is None:
         return ""
     for element in list(main.iter(*_CHROME_TAGS)):
-        if element is not main:
+        # Docusaurus puts the page's h1 in a <header> inside its <article>: that one stays.
+        keeps_title = element.tag == "header" and any(True for _ in element.iter(*_HEADINGS))
+        if element is not main and not keeps_title:
             _remove(element)
     converter = MarkdownConverter(
         heading_style="ATX",

@@ -139,3 +139,46 @@ def test_no_code_block_of_the_main_content_is_lost(sites: dict[str, list[Page]],
             lost.append((page.url, len(pres), kept))
     assert total >= 50, f"{site}: the fixture's main content holds code"
     assert lost == []
+
+
+_TABLE_SEPARATOR = re.compile(r"^\|(?:\s*:?-+:?\s*\|)+\s*$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_every_table_of_the_main_content_is_a_markdown_table(
+    sites: dict[str, list[Page]], site: str
+) -> None:
+    # Sphinx's autosummary tables have no header row; a Chinese Docusaurus page made trafilatura
+    # flatten its table into lines. Both must come out as Markdown tables.
+    lost = []
+    total = 0
+    for page in sites[site]:
+        root = lxml.html.document_fromstring(page.html.encode("utf-8"))
+        mains = root.cssselect(SITES[site])
+        if not mains:
+            continue
+        tables = [
+            t
+            for t in mains[0].iter("table")
+            if not any(a.tag == "table" for a in t.iterancestors())
+        ]
+        total += len(tables)
+        kept = len(_TABLE_SEPARATOR.findall(_FENCE.sub("", page.markdown)))
+        if kept < len(tables):
+            lost.append((page.url, len(tables), kept))
+    assert total >= 2, f"{site}: the fixture's main content holds tables"
+    assert lost == []
+
+
+def test_an_autodoc_entry_reads_as_a_developer_reads_it(sites: dict[str, list[Page]]) -> None:
+    page = next(p for p in sites["mapclassify"] if p.url.endswith("/mapclassify.Quantiles.html"))
+    assert (
+        "## class `mapclassify.Quantiles(y, k=5)`\n\nQuantile Map Classification." in page.markdown
+    )
+    assert "**Parameters:**\n\n- **y** (numpy.array): $(n,1)$, values to classify." in page.markdown
+    assert "- **k** (int (default 5)): The number of classes required." in page.markdown
+    # The autosummary of its methods is a table, one method a row.
+    assert "| `find_bin`(x) | Sort input or inputs according to the current bin estimate. |" in (
+        page.markdown
+    )
+    assert "[source]" not in page.markdown
