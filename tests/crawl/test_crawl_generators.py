@@ -65,3 +65,18 @@ def test_sphinx_index_and_search_pages_are_not_stored(tmp_path: Path) -> None:
     assert report.skipped["site_index"] >= 2
     # The API pages the index links to are reached all the same.
     assert sum("/generated/" in u for u in urls) >= 20
+
+
+def test_a_meta_refresh_stub_is_followed_as_a_redirect(tmp_path: Path) -> None:
+    # Docusaurus 2 leaves /docs/<page>/ as stubs: <meta http-equiv="refresh"> plus a script.
+    server = SiteServer(fixture_path("sites", "immer"))
+    try:
+        stub = f"{server.url}immer/docs/produce/"
+        report, urls = _crawl(stub, tmp_path / "corpus", path_prefixes=["/immer/"])
+    finally:
+        server.close()
+    assert stub not in urls and not [u for u in urls if "/immer/docs/" in u]
+    assert f"{server.url}immer/produce/" in urls
+    with Corpus(tmp_path / "corpus") as corpus:
+        assert corpus.aliases("redirect")[stub] == f"{server.url}immer/produce/"
+    assert report.stored >= 40
