@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from groundset.statefile import open_state
 
 __all__ = ["CallCache", "call_key"]
 
@@ -27,19 +28,25 @@ class CallCache:
     """Responses of model calls by :func:`call_key`, safe to share between threads.
 
     Args:
-        path: the SQLite file; created with its folder when missing.
+        path: the SQLite file; created with its folder when missing. A damaged file is moved
+            aside, never deleted (its answers cost calls), and the cache started afresh with a
+            warning.
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS calls"
-            " (key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL)"
+        self._db = open_state(
+            path,
+            what="the model-call cache",
+            schema="CREATE TABLE IF NOT EXISTS calls"
+            " (key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL);",
+            version=1,
+            heal="cached model answers (the calls are made again)",
+            check_same_thread=False,
+            isolation_level="DEFERRED",
+            fix="move it away; generation then calls the model again",
         )
-        self._db.commit()
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored response of ``key``, or None."""

@@ -7,11 +7,12 @@ every vector it can. Vectors are stored as float32 bytes in one SQLite table.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
+from groundset.statefile import open_state
 
 __all__ = ["EmbeddingCache"]
 
@@ -31,14 +32,20 @@ class EmbeddingCache:
     """A SQLite file of vectors keyed by (embedder identity, text hash).
 
     Args:
-        path: the SQLite file; created with its folder if missing.
+        path: the SQLite file; created with its folder if missing. A damaged file is moved
+            aside and the cache started afresh (the chunks are embedded again), with a warning.
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._db = open_state(
+            path,
+            what="the embedding cache",
+            schema=_SCHEMA,
+            version=1,
+            heal="cached embeddings",
+            wal=True,
+            fix="delete it; the next index update embeds the chunks again",
+        )
 
     def get(self, embedder: str, shas: Iterable[str]) -> dict[str, np.ndarray]:
         """The cached vectors among ``shas``, by hash."""

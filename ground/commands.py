@@ -47,8 +47,8 @@ def index_command(
     embedder: str | None = None,
     rebuild: bool = False,
     settings: IndexSettings | None = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> IndexSummary:
     """``groundset index --corpus DIR [--chroma-url URL] [--embedder NAME_OR_PATH] [--rebuild]``.
 
@@ -58,8 +58,8 @@ def index_command(
         embedder: the sentence-transformers model, by name or path.
         rebuild: drop the index and embed everything again.
         settings: the ``[index]`` settings from the project file and environment.
-        out: where the summary line goes.
-        err: where progress goes.
+        out: where the summary line goes (standard output when None, looked up at call time).
+        err: where progress goes (standard error when None).
 
     Returns:
         The summary that was printed.
@@ -72,9 +72,11 @@ def index_command(
         Corpus(corpus) as pages,
         Index.open(corpus, chroma_url=chroma_url, embedder=embedder, settings=settings) as index,
     ):
-        summary = index.update(pages, rebuild=rebuild, progress=_Progress(err))
+        summary = index.update(pages, rebuild=rebuild, progress=_Progress(err or sys.stderr))
         where = index.settings.chroma_url or corpus / "index"
-        print(f"index of {corpus} ({index.embedder.name}, {where}): {summary}", file=out)
+        print(
+            f"index of {corpus} ({index.embedder.name}, {where}): {summary}", file=out or sys.stdout
+        )
     return summary
 
 
@@ -87,7 +89,7 @@ def search_command(
     chroma_url: str | None = None,
     embedder: str | None = None,
     settings: IndexSettings | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> list[Hit]:
     """``groundset search --corpus DIR QUERY [-k N]``: print the best chunks for a query.
 
@@ -102,7 +104,7 @@ def search_command(
         chroma_url: the Chroma server holding the index, if it is not in ``DIR/index/``.
         embedder: the model, if not the one that built the index.
         settings: the ``[index]`` settings from the project file and environment.
-        out: where the hits go.
+        out: where the hits go (standard output when None).
 
     Returns:
         The hits that were printed.
@@ -113,6 +115,7 @@ def search_command(
     """
     with Index.open(corpus, chroma_url=chroma_url, embedder=embedder, settings=settings) as index:
         hits = index.search(query, k=k, mode=mode)
+    out = out or sys.stdout
     for rank, hit in enumerate(hits, start=1):
         chunk = hit.chunk
         body = " ".join(chunk.text.split("\n\n", 1)[-1].split())

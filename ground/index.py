@@ -55,6 +55,8 @@ class IndexSummary:
         set_aside: pages not indexed as ``duplicate_content``: their sections all appear on
             several other pages (print views, single-page books; see
             :mod:`groundset.ground.duplicates`).
+        unreadable: active pages of the manifest whose doc file is missing or damaged: not
+            indexed until a crawl refetches them.
     """
 
     added: int
@@ -66,6 +68,7 @@ class IndexSummary:
     documents_changed: tuple[str, ...]
     documents_removed: tuple[str, ...]
     set_aside: tuple[str, ...] = ()
+    unreadable: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         line = (
@@ -77,6 +80,12 @@ class IndexSummary:
             line += (
                 f"\n  not indexed, duplicate_content (every section is on other pages):"
                 f" {', '.join(self.set_aside)}"
+            )
+        if self.unreadable:
+            line += (
+                f"\n  not indexed, {len(self.unreadable)} pages whose doc file is missing or"
+                f" damaged (crawl again: it refetches them): {', '.join(self.unreadable[:5])}"
+                + (" ..." if len(self.unreadable) > 5 else "")
             )
         return line
 
@@ -209,6 +218,7 @@ class Index:
             documents_changed=tuple(plan.documents_changed),
             documents_removed=tuple(plan.documents_removed),
             set_aside=tuple(sorted(aggregates)),
+            unreadable=tuple(corpus.unreadable),
         )
 
     def _chunk(self, doc: Document) -> list[Chunk]:

@@ -10,15 +10,17 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from groundset import __version__
 from groundset.config import CrawlSettings, load_toml, resolve
 from groundset.demo import MOST_SAMPLES, WANTED
 from groundset.errors import GroundsetError, UsageError
+from groundset.statefile import StateWarning
 
 if TYPE_CHECKING:
     from groundset.ground.settings import IndexSettings
@@ -253,11 +255,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """groundset's own warnings as one line, like its errors; others as Python prints them."""
+    if issubclass(category, StateWarning):
+        print(f"groundset: warning: {message}", file=file or sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     # The model loaders' progress bars would bury groundset's own progress and summary.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.showwarning = _show_warning
     try:
         args = build_parser().parse_args(argv)
         handler: Handler = args.handler

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from groundset.errors import UsageError
+from groundset.statefile import open_state
 
 __all__ = [
     "Corpus",
@@ -246,12 +247,19 @@ class Corpus:
         self.docs_dir.mkdir(parents=True, exist_ok=True)
         # The crawl writes from Scrapy's reactor thread; one writer at a time is guaranteed by
         # the caller, so the connection may cross threads.
-        self._db = sqlite3.connect(
-            self.manifest_path, isolation_level=None, check_same_thread=False
+        self._db = open_state(
+            self.manifest_path,
+            what="the corpus manifest",
+            schema=_SCHEMA,
+            version=1,
+            wal=True,
+            check_same_thread=False,
+            fix=f"move {self.manifest_path.name} away and crawl again into {self.root}; the"
+            " crawl then rebuilds it",
         )
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        #: Active pages whose doc file the last :meth:`documents` could not read.
+        self.unreadable: list[str] = []
 
     def close(self) -> None:
         self._db.close()
@@ -289,13 +297,21 @@ class Corpus:
         return doc
 
     def documents(self) -> Iterator[Document]:
-        """Every active document, in URL order. Damaged files are skipped."""
+        """Every active document, in URL order.
+
+        Missing or damaged files are skipped; the URLs of their pages are in
+        :attr:`unreadable` once the iteration is done (a crawl refetches them).
+        """
+        unreadable: list[str] = []
         for row in self._db.execute(
-            "SELECT slug FROM pages WHERE status = 'active' AND slug IS NOT NULL ORDER BY url"
-        ):
+            "SELECT url, slug FROM pages WHERE status = 'active' AND slug IS NOT NULL ORDER BY url"
+        ).fetchall():
             doc = self.read_document(row["slug"])
-            if doc is not None:
+            if doc is None:
+                unreadable.append(row["url"])
+            else:
                 yield doc
+        self.unreadable = unreadable
 
     # -- manifest: pages -------------------------------------------------------------------
 

@@ -9,7 +9,8 @@ clear line instead of a traceback::
     ├── CrawlError            a crawl that cannot start or yields nothing -> exit 1
     ├── IndexStoreError       the chunk index cannot be built or opened   -> exit 1
     ├── GenerationError       the LLM endpoint is unreachable or refuses  -> exit 1
-    └── VerificationError     samples or claims cannot be checked         -> exit 1
+    ├── VerificationError     samples or claims cannot be checked         -> exit 1
+    └── StateError            a state file damaged, locked or too new     -> exit 1
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "GenerationError",
     "GroundsetError",
     "IndexStoreError",
+    "StateError",
     "UsageError",
     "VerificationError",
 ]
@@ -85,3 +87,12 @@ class VerificationError(GroundsetError):
     ) -> None:
         super().__init__(message, fix=fix)
         self.sample_id = sample_id
+
+
+class StateError(GroundsetError):
+    """A state file (manifest, cache, project state) that is damaged, locked, read-only or
+    written by another version of groundset."""
+
+    def __init__(self, message: str, *, path: str | None = None, fix: str | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.path = path

@@ -10,7 +10,6 @@ committed at once, so a process killed at any point leaves a state the next one 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -20,6 +19,7 @@ from typing import Any, Literal
 
 from groundset.errors import UsageError
 from groundset.generate.usage import Usage
+from groundset.statefile import open_state
 
 __all__ = [
     "Phase",
@@ -118,14 +118,15 @@ class ProjectState:
         project_dir.mkdir(parents=True, exist_ok=True)
         self.path = project_dir / "project.sqlite"
         self._lock = threading.RLock()
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise UsageError(
-                f"{self.path} is not a groundset project state ({exc})",
-                fix="move it away; the project then starts over",
-            ) from None
+        self._db = open_state(
+            self.path,
+            what="the project state",
+            schema=_SCHEMA,
+            version=1,
+            check_same_thread=False,
+            fix="move it away; the project then starts over (its kept samples and versions"
+            " stay in the project's samples/ and versions/ folders)",
+        )
 
     def close(self) -> None:
         """Close the database."""

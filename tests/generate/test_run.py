@@ -301,3 +301,22 @@ def test_an_output_file_that_is_not_ours_is_a_usage_error(
     with pytest.raises(UsageError, match=r"notes\.jsonl:2 is not a generated record"):
         generate_samples(passages, out, count=1, settings=settings_for(scripted, tmp_path))
     assert scripted.requests == []
+
+
+def test_a_damaged_call_cache_is_moved_aside_never_deleted(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    from groundset.statefile import StateWarning
+
+    settings = settings_for(scripted, tmp_path)
+    generate_samples(passages, tmp_path / "first.jsonl", count=4, settings=settings)
+    cache = tmp_path / "calls.sqlite"
+    junk = b"this is no database " * 100
+    cache.write_bytes(junk)
+    with pytest.warns(StateWarning, match=r"model-call cache .*calls\.sqlite was damaged"):
+        summary = generate_samples(passages, tmp_path / "second.jsonl", count=4, settings=settings)
+    # The answers it held are asked for again; the damaged file is kept beside it, byte for byte.
+    assert summary.usage.calls == 4 and len(scripted.requests) == 8
+    (aside,) = tmp_path.glob("calls.sqlite.corrupt-*")
+    assert aside.read_bytes() == junk
+    assert len(read(tmp_path / "second.jsonl")) == 4

@@ -1,0 +1,171 @@
+"""Every SQLite state file of groundset is opened here, so that damage reads as one clear line.
+
+groundset keeps its state in SQLite files beside the data: the corpus manifest
+(``corpus.sqlite``), the embedding cache (``index/embeddings.sqlite``), the model-call cache
+(``llm-cache.sqlite``) and the project state (``project.sqlite``). :func:`open_state` opens one,
+creates its tables, and turns what can go wrong into a :class:`~groundset.errors.StateError` that
+names the file, what is wrong and the fix:
+
+- not a database, or a damaged one ("file is not a database", "database disk image is
+  malformed"): a record the user paid for is never thrown away, so the error says how to
+  recover; a pure cache (``heal``) is instead moved aside to ``<name>.corrupt-<time>`` and started
+  afresh, with a warning that says what was lost and where the old file is;
+- locked by another process ("database is locked");
+- a read-only folder or file;
+- written by another version of groundset: every file records its schema version in SQLite's
+  ``user_version``; a newer one is refused (upgrade groundset), a file from before versions were
+  recorded is adopted, an older one is migrated by the caller's ``migrate``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from groundset.errors import StateError
+
+__all__ = ["StateWarning", "open_state"]
+
+Isolation = Literal["DEFERRED", "EXCLUSIVE", "IMMEDIATE"] | None
+
+
+class StateWarning(UserWarning):
+    """A state file was damaged and healed: what was lost, and where the old file went."""
+
+
+#: Messages of SQLite errors that mean the file's bytes are not a usable database.
+_DAMAGED = ("file is not a database", "malformed", "not a database", "file is encrypted")
+_LOCKED = ("database is locked", "database table is locked")
+_READ_ONLY = ("readonly database", "unable to open database file", "read-only")
+
+
+def open_state(
+    path: Path,
+    *,
+    what: str,
+    schema: str,
+    version: int,
+    fix: str,
+    heal: str | None = None,
+    wal: bool = False,
+    check_same_thread: bool = True,
+    isolation_level: Isolation = None,
+    migrate: Callable[[sqlite3.Connection, int], None] | None = None,
+) -> sqlite3.Connection:
+    """Open (creating if needed) one state file and its tables.
+
+    Args:
+        path: the SQLite file.
+        what: what the file is, for messages ("the corpus manifest").
+        schema: the ``CREATE TABLE IF NOT EXISTS`` statements.
+        version: the schema version this groundset writes.
+        fix: how to recover the file when it is damaged (for files that are not caches).
+        heal: for a pure cache, what a damaged file loses ("cached embeddings"); the file is
+            then moved aside and started afresh instead of refused.
+        wal: use SQLite's write-ahead log.
+        check_same_thread: as for :func:`sqlite3.connect`.
+        isolation_level: as for :func:`sqlite3.connect`.
+        migrate: called with the connection and the file's older version to bring it up to
+            ``version``; without it an older file is refused.
+
+    Raises:
+        StateError: the file is damaged (and no cache), locked, read-only, or of another
+            schema version.
+    """
+    try:
+        return _open(path, schema, version, wal, check_same_thread, isolation_level, migrate, what)
+    except sqlite3.DatabaseError as exc:
+        message = str(exc).lower()
+        if any(m in message for m in _LOCKED):
+            raise StateError(
+                f"{what} {path} is locked by another process ({exc})",
+                fix="wait for the other groundset command to finish, or stop it",
+            ) from None
+        if any(m in message for m in _READ_ONLY):
+            raise StateError(
+                f"cannot write {what} {path}: the file or its folder is read-only ({exc})",
+                fix="make it writable, or work on a copy in a folder you can write",
+            ) from None
+        if not any(m in message for m in _DAMAGED):
+            raise StateError(f"cannot open {what} {path}: {exc}", fix=fix) from None
+        if heal is None:
+            raise StateError(f"{what} {path} is damaged ({exc})", fix=fix) from None
+    aside = _move_aside(path)
+    warnings.warn(
+        f"{what} {path} was damaged and is started afresh: its {heal} are lost; the old file is"
+        f" kept as {aside.name}",
+        StateWarning,
+        stacklevel=2,
+    )
+    try:
+        return _open(path, schema, version, wal, check_same_thread, isolation_level, migrate, what)
+    except sqlite3.DatabaseError as exc:
+        raise StateError(f"cannot recreate {what} {path}: {exc}", fix=fix) from None
+
+
+def _open(
+    path: Path,
+    schema: str,
+    version: int,
+    wal: bool,
+    check_same_thread: bool,
+    isolation_level: Isolation,
+    migrate: Callable[[sqlite3.Connection, int], None] | None,
+    what: str,
+) -> sqlite3.Connection:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateError(
+            f"cannot create the folder of {what} {path}: {exc.strerror}",
+            fix="make the folder writable, or choose another one",
+        ) from None
+    db = sqlite3.connect(path, check_same_thread=check_same_thread, isolation_level=isolation_level)
+    try:
+        found = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if found > version:
+            raise StateError(
+                f"{what} {path} was written by a newer groundset (schema {found}; this one"
+                f" reads {version})",
+                fix="upgrade groundset (pip install -U groundset)",
+            )
+        if wal:
+            db.execute("PRAGMA journal_mode=WAL")
+        if 0 < found < version:
+            if migrate is None:
+                raise StateError(
+                    f"{what} {path} has schema {found}, which this groundset cannot migrate to"
+                    f" {version}",
+                    fix="rebuild it with the command that wrote it, or use the groundset that did",
+                )
+            migrate(db, found)
+        db.executescript(schema)
+        if found != version:
+            db.execute(f"PRAGMA user_version = {int(version)}")
+            if isolation_level is not None:
+                db.commit()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _move_aside(path: Path) -> Path:
+    """Renames a damaged file (and its WAL files) to ``<name>.corrupt-<time>``."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.replace(path, aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            os.replace(extra, aside.with_name(aside.name + suffix))
+    return aside

@@ -1,0 +1,127 @@
+"""Damaged, contended or foreign state files: one clear line, healed caches, nothing lost."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from groundset.cli import main
+from groundset.corpus import Corpus
+from groundset.errors import StateError
+from groundset.state import ProjectState
+
+JUNK = b"\x00\x13 not a database, just bytes \xff" * 200
+
+
+def _stderr_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+
+def test_a_junk_manifest_is_one_line_naming_the_file_and_the_fix(
+    drf_corpus_old: Path,
+    clone: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = clone(drf_corpus_old, tmp_path / "corpus")
+    docs_before = sorted(p.read_bytes() for p in (root / "docs").glob("*.md"))
+    (root / "corpus.sqlite").write_bytes(JUNK)
+    assert main(["index", "--corpus", str(root)]) == 1
+    (line,) = _stderr_lines(capsys)
+    assert line == (
+        f"groundset: error: the corpus manifest {root / 'corpus.sqlite'} is damaged (file is not"
+        f" a database) (move corpus.sqlite away and crawl again into {root}; the crawl then"
+        " rebuilds it)"
+    )
+    # Nothing the crawl paid for was touched.
+    assert sorted(p.read_bytes() for p in (root / "docs").glob("*.md")) == docs_before
+    assert (root / "corpus.sqlite").read_bytes() == JUNK
+
+
+def test_a_junk_embedding_cache_is_moved_aside_and_the_index_goes_on(
+    indexed_old: Path,
+    clone: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = clone(indexed_old, tmp_path / "corpus", index_from=indexed_old)
+    cache = root / "index" / "embeddings.sqlite"
+    cache.write_bytes(JUNK)
+    assert main(["index", "--corpus", str(root)]) == 0
+    lines = _stderr_lines(capsys)
+    warning = [line for line in lines if line.startswith("groundset: warning:")]
+    assert len(warning) == 1
+    assert f"the embedding cache {cache} was damaged and is started afresh" in warning[0]
+    (aside,) = (root / "index").glob("embeddings.sqlite.corrupt-*")
+    assert aside.name in warning[0] and aside.read_bytes() == JUNK
+    # A working, empty cache; the index itself is whole.
+    assert sqlite3.connect(cache).execute("SELECT count(*) FROM embeddings").fetchone() == (0,)
+    assert main(["search", "--corpus", str(root), "serializer fields", "-k", "1"]) == 0
+
+
+def test_a_state_file_of_a_newer_groundset_is_refused(tmp_path: Path) -> None:
+    with ProjectState(tmp_path):
+        pass
+    db = sqlite3.connect(tmp_path / "project.sqlite")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(
+        StateError,
+        match=r"written by a newer groundset \(schema 99; this one"
+        r" reads 1\) \(upgrade groundset",
+    ):
+        ProjectState(tmp_path)
+
+
+def test_a_file_from_before_schema_versions_is_adopted(
+    drf_corpus_old: Path, clone: Callable[..., Path], tmp_path: Path
+) -> None:
+    root = clone(drf_corpus_old, tmp_path / "corpus")
+    db = sqlite3.connect(root / "corpus.sqlite")
+    db.execute("PRAGMA user_version = 0")
+    db.close()
+    with Corpus(root) as corpus:
+        assert len(corpus.pages("active")) == 70
+    version = sqlite3.connect(root / "corpus.sqlite").execute("PRAGMA user_version").fetchone()
+    assert version == (1,)
+
+
+def test_a_locked_state_file_names_the_other_process(tmp_path: Path) -> None:
+    with ProjectState(tmp_path):
+        pass
+    holder = sqlite3.connect(tmp_path / "project.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StateError, match=r"project state .* is locked by another process"):
+            ProjectState(tmp_path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_a_junk_project_state_is_refused_not_replaced(tmp_path: Path) -> None:
+    (tmp_path / "project.sqlite").write_bytes(JUNK)
+    with pytest.raises(StateError, match=r"the project state .* is damaged"):
+        ProjectState(tmp_path)
+    assert (tmp_path / "project.sqlite").read_bytes() == JUNK
+
+
+def test_a_doc_file_deleted_by_hand_is_counted_with_the_fix(
+    indexed_old: Path,
+    clone: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = clone(indexed_old, tmp_path / "corpus", index_from=indexed_old)
+    with Corpus(root) as corpus:
+        page = next(p for p in corpus.pages("active") if p.slug == "api-guide--fields")
+    (root / "docs" / "api-guide--fields.md").unlink()
+    assert main(["index", "--corpus", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "not indexed, 1 pages whose doc file is missing or damaged (crawl again: it refetches"
+        f" them): {page.url}"
+    ) in out
