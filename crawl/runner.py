@@ -18,6 +18,7 @@ from typing import Any
 from groundset.config import CrawlSettings
 from groundset.corpus import Corpus
 from groundset.errors import CrawlError, UsageError
+from groundset.locks import writer_lock
 
 from .ledger import CrawlLedger, CrawlReport
 from .scope import Scope, validate_start_url
@@ -105,7 +106,10 @@ def crawl(
         deny=settings.deny,
         max_depth=settings.max_depth,
     )
-    with Corpus(corpus_dir, create=True) as corpus:
+    with (
+        writer_lock(Path(corpus_dir), f"the corpus {corpus_dir}"),
+        Corpus(corpus_dir, create=True) as corpus,
+    ):
         ledger = CrawlLedger(corpus, start_urls)
         spider_kwargs = dict(
             start_urls=start_urls,

@@ -25,6 +25,7 @@ from groundset.ground.retrieve import LexicalIndex, reciprocal_rank_fusion
 from groundset.ground.settings import IndexSettings
 from groundset.ground.store import ChunkStore, Where
 from groundset.ground.sync import Plan, plan_update
+from groundset.locks import writer_lock
 from groundset.records import Chunk, Hit
 
 __all__ = ["SEARCH_MODES", "Index", "IndexSummary"]
@@ -191,6 +192,12 @@ class Index:
         Raises:
             IndexStoreError: the index was built with another embedder and ``rebuild`` is false.
         """
+        with writer_lock(corpus.root, f"the corpus {corpus.root}"):
+            return self._update(corpus, rebuild, progress)
+
+    def _update(
+        self, corpus: Corpus, rebuild: bool, progress: Callable[[int, int], None] | None
+    ) -> IndexSummary:
         if rebuild:
             self.embedder.load()  # a model that cannot load must not cost the index first
             self.store.reset()

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from groundset.config import resolve
 from groundset.errors import UsageError
+from groundset.locks import writer_lock
 from groundset.project import Project, budget_left, round_size
 from groundset.records import Chunk, Hit, Sample, Source
 from groundset.state import (
@@ -241,7 +242,10 @@ def refresh_project(
 def _phase(
     project: Project, kind: PhaseKind, say: Say, env: Mapping[str, str] | None
 ) -> PhaseSummary:
-    with ProjectState(project.dir) as state:
+    with (
+        writer_lock(project.dir, f"the project {project.name}"),
+        ProjectState(project.dir) as state,
+    ):
         refresh = kind == "refresh"
         if refresh and not any(p.finished for p in state.phases("run")):
             raise UsageError(

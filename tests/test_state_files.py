@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +16,11 @@ import pytest
 from groundset.cli import main
 from groundset.corpus import Corpus
 from groundset.errors import StateError
+from groundset.locks import LOCK_NAME
 from groundset.state import ProjectState
+
+from fixture_paths import fixture_path
+from sitesrv import SiteServer
 
 JUNK = b"\x00\x13 not a database, just bytes \xff" * 200
 
@@ -125,3 +134,40 @@ def test_a_doc_file_deleted_by_hand_is_counted_with_the_fix(
         "not indexed, 1 pages whose doc file is missing or damaged (crawl again: it refetches"
         f" them): {page.url}"
     ) in out
+
+
+def test_a_second_writer_is_refused_and_a_killed_ones_lock_taken_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = SiteServer(fixture_path("sites", "drf", "v2026-07-31"), delay_s=0.2)
+    corpus = tmp_path / "corpus"
+    try:
+        crawler = subprocess.Popen(
+            [sys.executable, "-m", "groundset", "crawl", server.url, "--corpus", str(corpus)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not (corpus / LOCK_NAME).exists():
+            assert crawler.poll() is None, crawler.communicate()
+            assert time.monotonic() < deadline, "the crawl did not start"
+            time.sleep(0.05)
+        # While it crawls, an index of the same corpus is refused at once, naming it.
+        assert main(["index", "--corpus", str(corpus)]) == 1
+        (line,) = _stderr_lines(capsys)
+        assert line.startswith(
+            f"groundset: error: the corpus {corpus} is already being written: groundset crawl"
+            f" {server.url} is running (pid {crawler.pid}) since "
+        )
+        os.kill(crawler.pid, signal.SIGKILL)
+        crawler.communicate(timeout=60)
+    finally:
+        server.close()
+    # The killed crawl left its lock behind; the next command sees it is stale and goes on.
+    assert (corpus / LOCK_NAME).exists()
+    with Corpus(corpus) as pages:
+        stored = len(pages.pages("active"))
+    assert stored < 70
+    assert main(["index", "--corpus", str(corpus)]) == 0
+    assert not (corpus / LOCK_NAME).exists()
