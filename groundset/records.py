@@ -43,6 +43,7 @@ Reason = Literal[
     "too_long",
     "unanswerable",
     "restates_question",
+    "incomplete_answer",
     "source_changed",
     "source_removed",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "Deduplicator",
     "FilterOptions",
     "copies_source",
+    "incomplete_answer",
     "length_problem",
     "restates_question",
     "unanswerable",
@@ -178,3 +179,12 @@ def restates_question(question: str, answer: str, options: FilterOptions) -> boo
         return False
     new = said - set(claim_stems(question))
     return len(new) / len(said) < options.answer_new_share
+
+
+def incomplete_answer(answer: str) -> bool:
+    """Whether the answer announces what it does not hold: it ends in a colon.
+
+    "Add the following setting:" with no setting after it is supported word for word by a
+    tutorial that goes on with a code block, and teaches nothing.
+    """
+    return answer.rstrip().endswith(":")

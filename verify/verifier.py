@@ -14,7 +14,8 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    get only the language-free checks of numbers and code identifiers;
 5. the answer as a whole: a verbatim copy of a passage or of its heading
    (``copies_source``), the question against its passages (``unanswerable``), and an answer
-   that only restates its question (``restates_question``).
+   that only restates its question (``restates_question``), and one that ends in a colon,
+   announcing a list or code it does not hold (``incomplete_answer``).
 
 A sample is kept only when nothing refused it and every claim is supported.
 """
@@ -32,6 +33,7 @@ from groundset.verify.filters import (
     Deduplicator,
     FilterOptions,
     copies_source,
+    incomplete_answer,
     length_problem,
     restates_question,
     unanswerable,
@@ -155,6 +157,8 @@ class SampleVerifier:
             reasons.append("unanswerable")
         if sample.record is None and restates_question(question, answer, self.options):
             reasons.append("restates_question")
+        if sample.record is None and incomplete_answer(answer):
+            reasons.append("incomplete_answer")
         return reasons
 
     def _wrong_language(self, sample: Sample, text: str) -> bool:

@@ -411,3 +411,23 @@ def test_an_answer_that_is_only_its_passage_heading_is_refused(
     verify_samples_file(path, DictChunkLookup([chunk]), tmp_path / "k", tmp_path / "r")
     (row,) = [json.loads(x) for x in (tmp_path / "r").read_text(encoding="utf-8").splitlines()]
     assert "copies_source" in row["verdict"]["reasons"]
+
+
+def test_an_answer_that_ends_in_a_colon_is_refused_as_incomplete(
+    tmp_path: Path, make_sample: Callable[..., Any], pagination_chunks: dict[str, Any]
+) -> None:
+    # The local model answered a DRF tutorial question with "... Add the following setting:",
+    # supported word for word by a passage that goes on with the code block it left out.
+    chunk = pagination_chunks["Setting the pagination style"]
+    sentence = next(s for s in chunk.text.split("\n") if s.rstrip().endswith(":"))
+    quote = sentence.strip()
+    sample = make_sample(
+        "colon", "How do I use limit/offset pagination?", quote, [(quote, [(chunk, quote)])]
+    )
+    path = tmp_path / "samples.jsonl"
+    path.write_text(sample.model_dump_json(exclude_none=True) + "\n", encoding="utf-8")
+    verify_samples_file(path, DictChunkLookup([chunk]), tmp_path / "k", tmp_path / "r")
+    (row,) = [json.loads(x) for x in (tmp_path / "r").read_text(encoding="utf-8").splitlines()]
+    assert "incomplete_answer" in row["verdict"]["reasons"]
+    # Its claims are supported: only the colon tells that something is missing.
+    assert all(c["supported"] for c in row["verdict"]["claims"])
