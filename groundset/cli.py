@@ -7,8 +7,10 @@ problem and the fix, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import sqlite3
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -289,6 +291,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("groundset: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except (OSError, sqlite3.OperationalError) as exc:
+        line = _disk_problem(exc)
+        if line is None:
+            raise
+        print(f"groundset: error: {line}", file=sys.stderr)
+        return 1
+
+
+def _disk_problem(exc: OSError | sqlite3.OperationalError) -> str | None:
+    """One line for a full or read-only disk, wherever the write failed; else None.
+
+    Every write groundset makes is atomic or committed row by row, so what was written before
+    stays, and the same command run again resumes from it.
+    """
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc)
+        if "disk is full" in text or "disk I/O error" in text:
+            return (
+                f"the disk is full ({text}) (free some space and run the same command again: it"
+                " resumes where it stopped)"
+            )
+        if "readonly database" in text:
+            return f"a state file is read-only ({text}) (make it writable, or work on a copy)"
+        return None
+    where = f" writing {exc.filename}" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"no space left on the device{where} (free some space and run the same command"
+            " again: it resumes where it stopped)"
+        )
+    if exc.errno == errno.EROFS:
+        return f"the file system is read-only{where} (work in a folder you can write)"
+    return None
 
 
 # -- index and search ----------------------------------------------------------------------

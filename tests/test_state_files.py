@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,48 @@ def test_a_second_writer_is_refused_and_a_killed_ones_lock_taken_over(
     assert stored < 70
     assert main(["index", "--corpus", str(corpus)]) == 0
     assert not (corpus / LOCK_NAME).exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 600 KiB tmpfs: a real disk that fills up halfway through a crawl (the tests run as
+    root, as CI does)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.fail(f"cannot mount a small tmpfs at {disk}: {mounted.stderr.strip()} (run as root)")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_the_rerun_ends_as_an_undisturbed_crawl(
+    small_disk: Path, drf_corpus_old: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = SiteServer(fixture_path("sites", "drf", "v2026-07-31"))
+    corpus = small_disk / "corpus"
+    try:
+        assert main(["crawl", server.url, "--corpus", str(corpus)]) == 1
+        lines = [line for line in _stderr_lines(capsys) if line.startswith("groundset:")]
+        assert lines == [
+            "groundset: error: the disk is full (database or disk is full) (free some space and"
+            " run the same command again: it resumes where it stopped)"
+        ]
+        subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+        assert main(["crawl", server.url, "--corpus", str(corpus)]) == 0
+    finally:
+        server.close()
+    # Page for page the same Markdown as the session's undisturbed crawl of the deploy (each
+    # served on its own port, which absolute links carry).
+    with Corpus(corpus) as after, Corpus(drf_corpus_old) as undisturbed:
+        assert _by_path(after) == _by_path(undisturbed)
+        assert len(after.pages("active")) == 70
+
+
+def _by_path(corpus: Corpus) -> dict[str, str]:
+    host = re.compile(r"http://127\.0\.0\.1:\d+/")
+    return {host.sub("/", d.url): host.sub("/", d.markdown) for d in corpus.documents()}
