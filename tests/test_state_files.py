@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -217,3 +218,27 @@ def test_a_full_disk_is_one_line_and_the_rerun_ends_as_an_undisturbed_crawl(
 def _by_path(corpus: Corpus) -> dict[str, str]:
     host = re.compile(r"http://127\.0\.0\.1:\d+/")
     return {host.sub("/", d.url): host.sub("/", d.markdown) for d in corpus.documents()}
+
+
+def test_a_read_only_corpus_is_one_line_and_left_as_it_was(
+    small_disk: Path, drf_corpus_old: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    corpus = small_disk / "corpus"
+    shutil.copytree(drf_corpus_old, corpus, ignore=shutil.ignore_patterns("index"))
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    assert main(["index", "--corpus", str(corpus)]) == 1
+    (line,) = _stderr_lines(capsys)
+    assert line.startswith(
+        f"groundset: error: cannot write the corpus manifest {corpus / 'corpus.sqlite'}: the file"
+        " or its folder is read-only"
+    )
+    assert main(["crawl", "http://127.0.0.1:9/", "--corpus", str(corpus)]) == 1
+    (line,) = _stderr_lines(capsys)
+    assert line == (
+        f"groundset: error: the file system is read-only writing {corpus / LOCK_NAME} (work in a"
+        " folder you can write)"
+    )
+    assert sorted(p.name for p in (corpus / "docs").iterdir()) == sorted(
+        p.name for p in (drf_corpus_old / "docs").iterdir()
+    )
