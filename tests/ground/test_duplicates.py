@@ -1,7 +1,12 @@
-"""Print views and single-page books are found by their content and left out of the index."""
+"""Print views and single-page books are left out of the index; a killed index is finished."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +15,7 @@ import pytest
 from groundset.config import CrawlSettings
 from groundset.corpus import Corpus
 from groundset.crawl import crawl
-from groundset.ground import Embedder, Index
+from groundset.ground import Embedder, Index, chunk_document
 from groundset.ground.duplicates import aggregate_pages
 
 from fixture_paths import fixture_path
@@ -66,3 +71,38 @@ def test_the_index_leaves_the_print_view_out(
     assert f"duplicate_content (every section is on other pages): {url}print.html" in str(summary)
     assert f"{url}print.html" not in doc_urls
     assert f"{url}cli/serve.html" in doc_urls and len(doc_urls) >= 25
+
+
+def test_an_index_killed_mid_write_is_finished_by_the_next_one(
+    mdbook: tuple[str, Path], embedder: Embedder, tmp_path: Path
+) -> None:
+    _, crawled = mdbook
+    root = tmp_path / "corpus"
+    shutil.copytree(crawled, root, ignore=shutil.ignore_patterns("index"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "groundset", "index", "--corpus", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # "indexing: 0/N chunks", then a line a tenth
+        if line.startswith("indexing:") and not line.startswith("indexing: 0/"):
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "killed while it wrote"
+    with Index.open(root, embedder=embedder) as index, Corpus(root) as corpus:
+        partial = len(list(index.chunks()))
+        index.update(corpus)
+        stored = {c.id: c for c in index.chunks()}
+        aggregates = aggregate_pages(corpus.documents())
+        expected = {
+            c.id: c
+            for d in corpus.documents()
+            if d.url not in aggregates
+            for c in chunk_document(d, embedder.count_tokens)
+        }
+    assert 0 < partial < len(expected)
+    assert stored == expected
