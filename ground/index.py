@@ -58,6 +58,7 @@ class IndexSummary:
             :mod:`groundset.ground.duplicates`).
         unreadable: active pages of the manifest whose doc file is missing or damaged: not
             indexed until a crawl refetches them.
+        orphans: doc files no page of the manifest names: not indexed.
     """
 
     added: int
@@ -70,6 +71,7 @@ class IndexSummary:
     documents_removed: tuple[str, ...]
     set_aside: tuple[str, ...] = ()
     unreadable: tuple[str, ...] = ()
+    orphans: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         line = (
@@ -87,6 +89,12 @@ class IndexSummary:
                 f"\n  not indexed, {len(self.unreadable)} pages whose doc file is missing or"
                 f" damaged (crawl again: it refetches them): {', '.join(self.unreadable[:5])}"
                 + (" ..." if len(self.unreadable) > 5 else "")
+            )
+        if self.orphans:
+            line += (
+                f"\n  not indexed, {len(self.orphans)} doc files that no page of the manifest"
+                f" names (left by a replaced manifest; remove them, or crawl again):"
+                f" {', '.join(self.orphans[:5])}" + (" ..." if len(self.orphans) > 5 else "")
             )
         return line
 
@@ -226,6 +234,7 @@ class Index:
             documents_removed=tuple(plan.documents_removed),
             set_aside=tuple(sorted(aggregates)),
             unreadable=tuple(corpus.unreadable),
+            orphans=tuple(p.name for p in corpus.orphan_files()),
         )
 
     def _chunk(self, doc: Document) -> list[Chunk]:

@@ -313,6 +313,14 @@ class Corpus:
                 yield doc
         self.unreadable = unreadable
 
+    def orphan_files(self) -> list[Path]:
+        """Doc files that no page of the manifest names (left by a replaced or damaged
+        manifest): never indexed; a crawl rewrites the ones its pages still need."""
+        named = {
+            row["slug"] for row in self._db.execute("SELECT slug FROM pages WHERE slug IS NOT NULL")
+        }
+        return sorted(p for p in self.docs_dir.glob("*.md") if p.stem not in named)
+
     # -- manifest: pages -------------------------------------------------------------------
 
     def page(self, url: str) -> PageRow | None:

@@ -120,7 +120,7 @@ def test_a_junk_project_state_is_refused_not_replaced(tmp_path: Path) -> None:
     assert (tmp_path / "project.sqlite").read_bytes() == JUNK
 
 
-def test_a_doc_file_deleted_by_hand_is_counted_with_the_fix(
+def test_doc_files_missing_or_unknown_to_the_manifest_are_counted_with_the_fix(
     indexed_old: Path,
     clone: Callable[..., Path],
     tmp_path: Path,
@@ -130,11 +130,17 @@ def test_a_doc_file_deleted_by_hand_is_counted_with_the_fix(
     with Corpus(root) as corpus:
         page = next(p for p in corpus.pages("active") if p.slug == "api-guide--fields")
     (root / "docs" / "api-guide--fields.md").unlink()
+    # And a doc file the manifest does not know (a copy left beside the real ones).
+    shutil.copyfile(root / "docs" / "api-guide--views.md", root / "docs" / "stray-copy.md")
     assert main(["index", "--corpus", str(root)]) == 0
     out = capsys.readouterr().out
     assert (
         "not indexed, 1 pages whose doc file is missing or damaged (crawl again: it refetches"
         f" them): {page.url}"
+    ) in out
+    assert (
+        "not indexed, 1 doc files that no page of the manifest names (left by a replaced"
+        " manifest; remove them, or crawl again): stray-copy.md"
     ) in out
 
 
