@@ -17,8 +17,10 @@ name (:data:`EXPORTERS`); each record keeps its provenance:
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -479,7 +481,9 @@ def export_dataset(
         eval_fraction=eval_fraction,
         seed=seed,
     )
-    summary.card.write_text(card, encoding="utf-8")
+    staged = summary.card.with_name(".README.md.partial")
+    staged.write_text(card, encoding="utf-8")
+    os.replace(staged, summary.card)
     return summary
 
 
@@ -500,18 +504,30 @@ def _exportable(
 def _write_format(
     exporter: Exporter, records: Sequence[ExportRecord], directory: Path
 ) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write one format's files into ``directory``, all of them or none.
+
+    They are written into a sibling ``.<name>.partial`` folder that then takes the place of the
+    old one, so a process killed mid-export leaves the previous export whole (and the next
+    export clears what it left). An empty split gets no file (`datasets` cannot read an empty
+    Parquet file).
+    """
+    partial = directory.with_name(f".{directory.name}.partial")
+    old = directory.with_name(f".{directory.name}.old")
+    for leftover in (partial, old):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    partial.mkdir(parents=True)
     written: list[Path] = []
     for split in SPLITS:
         part = [r for r in records if r.split == split]
         if part:
-            written += exporter.write(part, directory, split)
-        else:
-            # No file for an empty split (`datasets` cannot read an empty Parquet file), and none
-            # left over from an earlier export to the same directory.
-            for stale in directory.glob(f"{split}.*"):
-                stale.unlink()
-    return written
+            written += exporter.write(part, partial, split)
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(partial, directory)
+    if old.exists():
+        shutil.rmtree(old)
+    return [directory / path.name for path in written]
 
 
 def export_command(

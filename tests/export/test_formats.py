@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import datasets
@@ -183,3 +186,59 @@ def test_a_sample_without_an_exchange_is_skipped_and_counted(
     assert summary.skipped == ["record-only"]
     assert sum(summary.samples.values()) == 3
     assert "skipped 1 lines with no question and answer" in str(summary)
+
+
+_KILLED_EXPORT = """
+import os, signal, sys
+from pathlib import Path
+import groundset.export as export
+
+written = export._write_jsonl
+
+
+def write_then_die(path, rows):
+    written(path, rows)
+    os.kill(os.getpid(), signal.SIGKILL)  # killed between two files of one format
+
+
+export._write_jsonl = write_then_die
+kept, out, rejected, corpus = map(Path, sys.argv[1:5])
+# Another split than the export it replaces, so that its files differ from the last one's.
+export.export_dataset(
+    kept, out, formats=["openai"], rejected=rejected, corpus_dir=corpus, eval_fraction=0.3
+)
+"""
+
+
+def test_an_export_killed_mid_write_leaves_the_last_one_whole(
+    exported: Exported, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run = exported.run
+    export_dataset(run.kept, out, formats=["openai"], rejected=run.rejected, corpus_dir=run.corpus)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert any(p.name == "train.jsonl" for p in before)
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _KILLED_EXPORT,
+            str(run.kept),
+            str(out),
+            str(run.rejected),
+            str(run.corpus),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    # The last export is there byte for byte; the half-written one is set apart.
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert {k: v for k, v in after.items() if k.parts[0] == "openai"} == {
+        k: v for k, v in before.items() if k.parts[0] == "openai"
+    }
+    assert any(k.parts[0] == ".openai.partial" for k in after), "the killed export's files"
+    # The next export clears what the killed one left and ends as an undisturbed one.
+    export_dataset(run.kept, out, formats=["openai"], rejected=run.rejected, corpus_dir=run.corpus)
+    again = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert again == before
