@@ -6,6 +6,7 @@ Each takes plain text and returns a yes/no, so the pipeline decides what to call
 from __future__ import annotations
 
 import hashlib
+import re
 
 from datasketch import MinHash, MinHashLSH
 from pydantic import BaseModel, ConfigDict, Field
@@ -181,10 +182,19 @@ def restates_question(question: str, answer: str, options: FilterOptions) -> boo
     return len(new) / len(said) < options.answer_new_share
 
 
-def incomplete_answer(answer: str) -> bool:
-    """Whether the answer announces what it does not hold: it ends in a colon.
+#: "the following ..." with no list after it: the list was in the passage, not the answer.
+_FOLLOWING = re.compile(r"\b(?:the following|as follows)\b(?![^:]*:\s*\S)", re.IGNORECASE)
+_DANGLING_END = re.compile(
+    r"(?::|\.\.\.|\N{HORIZONTAL ELLIPSIS}|\bfor example\.)\s*$", re.IGNORECASE
+)
 
-    "Add the following setting:" with no setting after it is supported word for word by a
-    tutorial that goes on with a code block, and teaches nothing.
+
+def incomplete_answer(answer: str) -> bool:
+    """Whether the answer announces what it does not hold.
+
+    It ends in a colon, an ellipsis or "For example.", or it points at "the following" list
+    or code with nothing after it: "Add the following lines to `tutorial/settings.py` to enable
+    it." is supported word for word by a tutorial that goes on with a code block, and teaches
+    nothing. (Seen in 6 of 39 kept answers of a 200-sample DRF run.)
     """
-    return answer.rstrip().endswith(":")
+    return bool(_DANGLING_END.search(answer) or _FOLLOWING.search(answer))

@@ -14,8 +14,9 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    get only the language-free checks of numbers and code identifiers;
 5. the answer as a whole: a verbatim copy of a passage or of its heading
    (``copies_source``), the question against its passages (``unanswerable``), and an answer
-   that only restates its question (``restates_question``), and one that ends in a colon,
-   announcing a list or code it does not hold (``incomplete_answer``).
+   that only restates its question (``restates_question``), and one that announces a list or
+   code it does not hold (a colon or an ellipsis at its end, "the following" with nothing after
+   it: ``incomplete_answer``).
 
 A sample is kept only when nothing refused it and every claim is supported.
 """

@@ -109,3 +109,27 @@ def test_an_answer_that_only_restates_its_question_is_caught() -> None:
         "Set the pagination class to None on the view.",
         options,
     )
+
+
+def test_an_answer_that_announces_what_it_does_not_hold_is_incomplete() -> None:
+    from groundset.verify.filters import incomplete_answer
+
+    # Kept answers of a 200-sample DRF run with the local model, each supported word for word.
+    for answer in (
+        "You might override various methods on the view class. For example.",
+        "The following methods are now available for overriding...",
+        "Add the following lines to `tutorial/settings.py` to enable it.",
+        "The default behavior of an HTML error view when an exception is raised is to render"
+        " using one of the following methods, by order of precedence.",
+        "To add pagination, you need to modify your `tutorial/settings.py` file slightly. Add the"
+        " following setting:",
+    ):
+        assert incomplete_answer(answer), answer
+    # Answers that hold what they announce, or announce nothing.
+    for answer in (
+        "Use the following setting: DEFAULT_PAGINATION_CLASS.",
+        "REST framework selects the renderer listed first in the `renderer_classes` list.",
+        "This release drops Django 1.5 and 1.6: Django 1.7, 1.8 or 1.9 are now required.",
+        "Set PAGE_SIZE to 10.",
+    ):
+        assert not incomplete_answer(answer), answer
