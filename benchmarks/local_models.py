@@ -44,7 +44,7 @@ from groundset.generate import GenerateSettings, LLMClient, generate_samples
 from groundset.generate.prompts import Prompt, PromptTemplate
 from groundset.generate.tasks import TASKS
 from groundset.generate.tasks.base import Choices, TaskOutput, claim_list
-from groundset.generate.tasks.qa import QaTask, qa_output_model
+from groundset.generate.tasks.qa import QaTask
 from groundset.ground import Index
 from groundset.verify import verify_samples_file
 
@@ -119,28 +119,8 @@ def _reordered(model: type[TaskOutput]) -> type[TaskOutput]:
     return Reordered
 
 
-class QuestionFirstQa(QaTask):
-    """``qa`` as prompt v3 had it: the question, then the evidence, then the answer."""
-
-    prompt_version = "qa.v3"
-
-    def __init__(self, settings: GenerateSettings) -> None:
-        super().__init__(settings)
-        self.template = PromptTemplate.load(self.prompt_version)
-
-    def output_model(
-        self, n_passages: int, translated: bool, choices: Choices = None
-    ) -> type[TaskOutput]:
-        """``{question, evidence, answer}``."""
-        return qa_output_model(n_passages, translated, choices, question_first=True)
-
-
-#: The earlier shapes of ``qa``, to measure what the evidence-question-answer shape changes.
-VARIANTS: dict[str, type[QaTask]] = {
-    "question-first": QuestionFirstQa,
-    "claims": ClaimsQa,
-    "answer-first": AnswerFirstQa,
-}
+#: The earlier shapes of ``qa``, to measure what the evidence-then-answer shape changes.
+VARIANTS: dict[str, type[QaTask]] = {"claims": ClaimsQa, "answer-first": AnswerFirstQa}
 
 
 @dataclass

@@ -72,7 +72,7 @@ class EvolTask:
         self, n_passages: int, translated: bool, choices: Choices = None
     ) -> type[TaskOutput]:
         """``{question, evidence, answer}``, as for ``qa``."""
-        return qa_output_model(n_passages, translated, choices, question_first=True)
+        return qa_output_model(n_passages, translated, choices)
 
     def variables(self, plan: PassagePlan) -> dict[str, str]:
         """The evolution and the original sample, fenced as untrusted text."""

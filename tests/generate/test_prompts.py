@@ -69,7 +69,7 @@ def test_hostile_page_text_does_not_change_the_output_format(
     out = tmp_path / "s.jsonl"
     generate_samples(source, out, count=1, settings=settings)
     body = scripted.requests[0][1]
-    assert body["grammar"].startswith("char ::=") and '"{\\"evidence\\": "' in body["grammar"]
+    assert body["grammar"].startswith("char ::=") and '"{\\"question\\": "' in body["grammar"]
     sample = Sample.model_validate(json.loads(out.read_text()))
     assert sample.claims[0].citations[0].chunk_id == "hostile"
 
@@ -108,8 +108,8 @@ def test_passages_are_cut_at_a_sentence_and_stay_verbatim(
 
 
 def test_the_prompt_file_names_its_version() -> None:
-    template = PromptTemplate.load("qa.v4")
-    assert template.version == "qa.v4"
+    template = PromptTemplate.load("qa.v3")
+    assert template.version == "qa.v3"
     assert "$passages" in template.sample.template and "$schema" in template.prefix.template
 
 
@@ -119,7 +119,7 @@ def test_the_worked_examples_quote_sentences_the_grammar_would_offer(
 ) -> None:
     # Every example is a valid output whose quotes are among its passages' choices, so that an
     # example never shows the model a quote the constraint would refuse.
-    prefix = PromptTemplate.load(f"{task}.v4" if task == "qa" else f"{task}.v3").prefix.template
+    prefix = PromptTemplate.load(f"{task}.v3").prefix.template
     examples = re.split(r"\nExample[^\n]*\n", prefix)[1:]
     assert examples
     for example in examples:
@@ -131,10 +131,8 @@ def test_the_worked_examples_quote_sentences_the_grammar_would_offer(
             model = _schema_task(tmp_path).output_model(len(choices), False, choices)
         elif task == "instruct":
             model = get_task("instruct").output_model(len(choices), False, choices)
-        elif task == "qa":  # the evidence, then the question it answers
-            model = qa_output_model(len(choices), False, choices, question_first=False)
-        else:  # evol asks its question first
-            model = qa_output_model(len(choices), False, choices, question_first=True)
+        else:  # evol writes what qa writes
+            model = qa_output_model(len(choices), False, choices)
         model.model_validate(data)
         assert list(data) == list(model.model_fields), "the example's keys in the grammar's order"
 

@@ -50,7 +50,7 @@ def test_samples_follow_the_schema_and_cite_real_chunks(
     assert len({s.id for s in samples}) == 5
     for sample in samples:
         assert sample.task == "qa" and sample.question and sample.answer
-        assert sample.generator.prompt_version == "qa.v4"
+        assert sample.generator.prompt_version == "qa.v3"
         assert sample.generator.model == "scripted"
         assert sample.generator.endpoint_host == "127.0.0.1"
         assert 1 <= len(sample.sources) <= 3
@@ -103,7 +103,7 @@ def test_output_invalid_twice_is_rejected_as_invalid_json_with_its_raw_output(
         }  # fmt: skip
         assert record["raw_output"] == ['{"question": "Why?"}'] * 2
         assert "answer: Field required" in record["error"]
-        assert record["sources"] and record["generator"]["prompt_version"] == "qa.v4"
+        assert record["sources"] and record["generator"]["prompt_version"] == "qa.v3"
 
 
 def test_an_answer_cut_off_at_its_length_bound_is_rejected_as_too_long(
@@ -206,7 +206,7 @@ def test_chat_endpoints_get_messages_and_a_json_schema_of_chosen_quotes(
         fmt = body["response_format"]
         assert fmt["type"] == "json_schema"
         schema = fmt["json_schema"]["schema"]
-        assert list(schema["properties"]) == ["evidence", "question", "answer"]
+        assert list(schema["properties"]) == ["question", "evidence", "answer"]
         # Each passage's citation shape offers exactly that passage's sentences.
         for n, source in enumerate(sample["sources"], start=1):
             shape = schema["$defs"][f"QuoteOfPassage{n}"]["properties"]
