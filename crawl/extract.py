@@ -187,11 +187,11 @@ def extract(html: str, url: str, *, all_versions: bool = False) -> Extraction | 
     code_blocks = _stash_code_blocks(root, html)
 
     extractor = "trafilatura"
-    markdown = _with_trafilatura(root)
+    markdown = _add_table_headers(_normalise(_with_trafilatura(root)))
     if not markdown or _loses_structure(markdown, root, code_blocks):
         extractor = "fallback"
-        markdown = _with_markdownify(root)
-    markdown = _restore_code_blocks(_add_table_headers(_normalise(markdown)), code_blocks)
+        markdown = _add_table_headers(_normalise(_with_markdownify(root)))
+    markdown = _restore_code_blocks(markdown, code_blocks)
     if not markdown:
         return None
     return Extraction(
@@ -427,12 +427,22 @@ def _rewrite_api_entry(dl: lxml.html.HtmlElement, level: int) -> None:
         if child.tag == "dt":
             replacement.append(_signature_heading(child, level))
         elif child.tag == "dd":
-            if child.text and child.text.strip():
-                paragraph = etree.SubElement(replacement, "p")
-                paragraph.text = child.text
-            replacement.extend(list(child))
-    replacement.tail = dl.tail
-    dl.getparent().replace(dl, replacement)
+            _move_contents(child, replacement)
+    _swap(dl, replacement)
+
+
+def _move_contents(dd: lxml.html.HtmlElement, into: lxml.html.HtmlElement) -> None:
+    """Appends what a ``dd`` holds to ``into``: its loose text as a paragraph, then its children."""
+    if dd.text and dd.text.strip():
+        paragraph = etree.SubElement(into, "p")
+        paragraph.text = dd.text
+    into.extend(list(dd))
+
+
+def _swap(old: lxml.html.HtmlElement, new: lxml.html.HtmlElement) -> None:
+    """Puts ``new`` where ``old`` was, keeping the text that followed ``old``."""
+    new.tail = old.tail
+    old.getparent().replace(old, new)
 
 
 def _signature_heading(dt: lxml.html.HtmlElement, level: int) -> lxml.html.HtmlElement:
@@ -467,12 +477,8 @@ def _rewrite_field_list(field_list: lxml.html.HtmlElement) -> None:
                 for dl in inner:
                     _field_items(dl, items)
             else:
-                if child.text and child.text.strip():
-                    paragraph = etree.SubElement(replacement, "p")
-                    paragraph.text = child.text
-                replacement.extend(list(child))
-    replacement.tail = field_list.tail
-    field_list.getparent().replace(field_list, replacement)
+                _move_contents(child, replacement)
+    _swap(field_list, replacement)
 
 
 def _field_items(dl: lxml.html.HtmlElement, items: lxml.html.HtmlElement) -> None:
@@ -568,7 +574,8 @@ def _with_trafilatura(root: lxml.html.HtmlElement) -> str:
 def _loses_structure(
     markdown: str, root: lxml.html.HtmlElement, code_blocks: dict[str, _CodeBlock]
 ) -> bool:
-    """Whether trafilatura's Markdown lost a code block or a table of the page's main element.
+    """Whether trafilatura's Markdown (normalised, tables given their headers) lost a code
+    block or a table of the page's main element.
 
     On a short page trafilatura can fall back on whole-page heuristics that keep a skip link
     and a banner and flatten a table into lines (seen on a Chinese page of a Docusaurus site).
@@ -582,8 +589,8 @@ def _loses_structure(
     tables = sum(
         1 for t in main.iter("table") if not any(a.tag == "table" for a in t.iterancestors())
     )
-    written = _add_table_headers(_normalise(markdown)).split("\n")
-    return tables > sum(1 for line in written if _TABLE_SEPARATOR.match(line.replace(" ", "")))
+    lines = markdown.split("\n")
+    return tables > sum(1 for line in lines if _TABLE_SEPARATOR.match(line.replace(" ", "")))
 
 
 def _with_markdownify(root: lxml.html.HtmlElement) -> str:

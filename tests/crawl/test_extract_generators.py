@@ -49,6 +49,15 @@ def _pages(site: str) -> list[Page]:
     return pages
 
 
+def _outermost(page: Page, selector: str, tag: str) -> int:
+    """How many ``tag`` elements, not nested in another, the page's main element holds."""
+    root = lxml.html.document_fromstring(page.html.encode("utf-8"))
+    mains = root.cssselect(selector)
+    if not mains:
+        return 0
+    return sum(1 for e in mains[0].iter(tag) if not any(a.tag == tag for a in e.iterancestors()))
+
+
 @pytest.fixture(scope="module")
 def sites() -> dict[str, list[Page]]:
     return {site: _pages(site) for site in SITES}
@@ -124,19 +133,11 @@ def test_no_code_block_of_the_main_content_is_lost(sites: dict[str, list[Page]],
     lost = []
     total = 0
     for page in sites[site]:
-        root = lxml.html.document_fromstring(page.html.encode("utf-8"))
-        mains = root.cssselect(SITES[site])
-        if not mains:
-            continue
-        pres = [
-            pre
-            for pre in mains[0].iter("pre")
-            if not any(a.tag == "pre" for a in pre.iterancestors())
-        ]
-        total += len(pres)
+        pres = _outermost(page, SITES[site], "pre")
+        total += pres
         kept = len(_FENCE.findall(page.markdown))
-        if kept < len(pres):
-            lost.append((page.url, len(pres), kept))
+        if kept < pres:
+            lost.append((page.url, pres, kept))
     assert total >= 50, f"{site}: the fixture's main content holds code"
     assert lost == []
 
@@ -153,19 +154,11 @@ def test_every_table_of_the_main_content_is_a_markdown_table(
     lost = []
     total = 0
     for page in sites[site]:
-        root = lxml.html.document_fromstring(page.html.encode("utf-8"))
-        mains = root.cssselect(SITES[site])
-        if not mains:
-            continue
-        tables = [
-            t
-            for t in mains[0].iter("table")
-            if not any(a.tag == "table" for a in t.iterancestors())
-        ]
-        total += len(tables)
+        tables = _outermost(page, SITES[site], "table")
+        total += tables
         kept = len(_TABLE_SEPARATOR.findall(_FENCE.sub("", page.markdown)))
-        if kept < len(tables):
-            lost.append((page.url, len(tables), kept))
+        if kept < tables:
+            lost.append((page.url, tables, kept))
     assert total >= 2, f"{site}: the fixture's main content holds tables"
     assert lost == []
 
