@@ -178,7 +178,7 @@ class Generator:
         )
 
     def one(self, plan: PassagePlan) -> _Outcome:
-        """Write one sample: one call, and one repair call if the output is invalid."""
+        """Write one sample: one call, and one repair call if the output is invalid or cut off."""
         sample_id = self.sample_id(plan)
         seed = int(sample_id[:8], 16)
         prompt = self.prompt(plan)
@@ -187,11 +187,16 @@ class Generator:
         first = self.client.call(self.api, self._body(prompt, constraint, seed))
         output, error = _validate(model, first)
         raw = [first.text]
-        if error is not None:
-            repair = self._repair_body(prompt, constraint, seed, first.text, error)
+        # Text that ran into its length bound was stopped mid-sentence, not finished: asked
+        # once more, with the bound named, a model mostly writes it shorter.
+        cut = None if output is None else _cut_off(model, output)
+        if error is not None or cut is not None:
+            problem = error or f"{cut}; write it shorter"
+            repair = self._repair_body(prompt, constraint, seed, first.text, problem)
             second = self.client.call(self.api, repair)
             raw.append(second.text)
             output, error = _validate(model, second)
+            cut = None if output is None else _cut_off(model, output)
         generator = GeneratorInfo(
             model=self.client.model,
             endpoint_host=urlsplit(self.client.base_url).hostname or self.client.base_url,
@@ -206,9 +211,7 @@ class Generator:
         ]  # fmt: skip
         if output is None:
             return _Outcome(rejected=self._rejected(sample_id, error, raw, sources, generator))
-        cut = _cut_off(model, output)
         if cut is not None:
-            # Text that ran into its length bound was stopped mid-sentence, not finished.
             return _Outcome(
                 rejected=self._rejected(sample_id, cut, raw, sources, generator, "too_long")
             )

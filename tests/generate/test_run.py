@@ -106,14 +106,20 @@ def test_output_invalid_twice_is_rejected_as_invalid_json_with_its_raw_output(
         assert record["sources"] and record["generator"]["prompt_version"] == "qa.v3"
 
 
-def test_an_answer_cut_off_at_its_length_bound_is_rejected_as_too_long(
+def test_an_answer_cut_off_at_its_length_bound_is_asked_again_then_rejected_as_too_long(
     passages: MemoryPassages, tmp_path: Path
 ) -> None:
-    # A constrained decoder stops a rambling answer at the schema's maxLength, mid-word.
+    # A constrained decoder stops a rambling answer at the schema's maxLength, mid-word. The
+    # first sample's answer is cut off once and written shorter when asked again; the second's
+    # is cut off both times.
+    asked_again: list[str] = []
+
     def script(n: int, body: dict[str, Any]) -> Reply:
         output = json.loads(valid_answer(body))
-        if n == 1:
+        if n in (1, 3, 4):
             output["answer"] = ("Throttling limits the rate of requests " * 20)[:300]
+        if n in (2, 4):
+            asked_again.append(json.dumps(body))
         return Reply(json.dumps(output))
 
     server = ScriptedServer(script)
@@ -123,8 +129,10 @@ def test_an_answer_cut_off_at_its_length_bound_is_rejected_as_too_long(
     )
     server.close()
     assert summary.written == 1 and summary.rejected == {"too_long": 1}
+    assert len(asked_again) == 2
+    assert all("bound of 300 characters" in m and "shorter" in m for m in asked_again)
     (record,) = read(tmp_path / "samples.generate-rejected.jsonl")
-    assert record["verdict"]["reasons"] == ["too_long"]
+    assert record["verdict"]["reasons"] == ["too_long"] and len(record["raw_output"]) == 2
     assert "answer reached its bound of 300 characters" in record["error"]
     assert [s["answer"] for s in read(out)] == ["It says so."]
 
