@@ -47,7 +47,7 @@ def prefix_share(server: LocalModelServer, source: PassageSource, settings: Gene
                  count: int) -> float:  # fmt: skip
     """The mean share of a prompt's tokens that are its stable prefix."""
     client = LLMClient(server.base_url, server.model, settings=settings)
-    generator = Generator(get_task("qa"), client, "completions", settings, "en")
+    generator = Generator(get_task("qa", api="completions"), client, "completions", settings, "en")
     plans = plan_passages(
         source, count, seed=settings.seed, personas=settings.personas, styles=settings.styles,
         max_passages=settings.max_passages, min_chars=settings.min_passage_chars,

@@ -9,7 +9,9 @@ them with the default checker and prints, per model and task:
   quarter apart (a server that slows down over a long run shows here);
 - the kept share, and kept samples per minute;
 - the share of quotes found verbatim (an exact substring) in the chunk they cite;
-- tokens per sample, prompt and completion.
+- tokens per sample, prompt and completion;
+- the local server's resident memory, sampled every 2 s: its peak, and the peaks of the first
+  and last quarter of the run (a server that grows over a long run shows here).
 
 The samples, kept and rejected files land in ``--work/<model>/<task>...`` to be read: a kept
 sample is worth something only if a person reading its section agrees with it.
@@ -29,6 +31,7 @@ import argparse
 import json
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,10 +44,11 @@ from groundset.corpus import Corpus
 from groundset.crawl import crawl
 from groundset.demo import serve
 from groundset.generate import GenerateSettings, LLMClient, generate_samples
+from groundset.generate.client import Api
 from groundset.generate.prompts import Prompt, PromptTemplate
 from groundset.generate.tasks import TASKS
 from groundset.generate.tasks.base import Choices, TaskOutput, claim_list
-from groundset.generate.tasks.qa import QaTask
+from groundset.generate.tasks.qa import QaTask, qa_output_model
 from groundset.ground import Index
 from groundset.verify import verify_samples_file
 
@@ -67,8 +71,8 @@ class ClaimsQa(QaTask):
 
     prompt_version = "qa.v2"
 
-    def __init__(self, settings: GenerateSettings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: GenerateSettings, api: Api = "chat") -> None:
+        super().__init__(settings, api)
         self.template = PromptTemplate.load(self.prompt_version)
 
     def output_model(
@@ -119,8 +123,28 @@ def _reordered(model: type[TaskOutput]) -> type[TaskOutput]:
     return Reordered
 
 
-#: The earlier shapes of ``qa``, to measure what the evidence-then-answer shape changes.
-VARIANTS: dict[str, type[QaTask]] = {"claims": ClaimsQa, "answer-first": AnswerFirstQa}
+class QuestionFirstQa(QaTask):
+    """``qa`` as prompt v3 had it: the question, then the evidence, then the answer."""
+
+    prompt_version = "qa.v3"
+
+    def __init__(self, settings: GenerateSettings, api: Api = "chat") -> None:
+        super().__init__(settings, api)
+        self.template = PromptTemplate.load(self.prompt_version)
+
+    def output_model(
+        self, n_passages: int, translated: bool, choices: Choices = None
+    ) -> type[TaskOutput]:
+        """``{question, evidence, answer}``."""
+        return qa_output_model(n_passages, translated, choices, question_first=True)
+
+
+#: The earlier shapes of ``qa``, to measure what the evidence-question-answer shape changes.
+VARIANTS: dict[str, type[QaTask]] = {
+    "question-first": QuestionFirstQa,
+    "claims": ClaimsQa,
+    "answer-first": AnswerFirstQa,
+}
 
 
 @dataclass
@@ -128,6 +152,50 @@ class Timed:
     """Seconds of each request that reached the model."""
 
     seconds: list[float] = field(default_factory=list)
+
+
+class ServerMemory:
+    """Samples the resident memory of the local llama.cpp server processes every 2 s."""
+
+    def __init__(self) -> None:
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> ServerMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(2.0):
+            rss = 0
+            for proc in Path("/proc").iterdir():
+                try:
+                    cmdline = (proc / "cmdline").read_bytes()
+                    if b"llama_launcher" not in cmdline and b"llama_cpp.server" not in cmdline:
+                        continue
+                    status = (proc / "status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1]) * 1024
+            if rss:
+                self.samples.append(rss)
+
+    def figures(self) -> str:
+        if len(self.samples) < 4:
+            return "not sampled"
+        q = len(self.samples) // 4
+        mb = 1024 * 1024
+        return (
+            f"peak {max(self.samples) / mb:.0f} MB; first quarter {max(self.samples[:q]) / mb:.0f},"
+            f" last {max(self.samples[-q:]) / mb:.0f}"
+        )
 
 
 def corpus(work: Path) -> Path:
@@ -188,7 +256,7 @@ def run_one(
     if args.variant == "zero-shot":
         messages = Prompt.messages
         Prompt.messages = lambda self: [messages(self)[0], messages(self)[-1]]  # type: ignore
-    with Index.open(root) as index:
+    with Index.open(root) as index, ServerMemory() as memory:
         started = time.monotonic()
         summary = generate_samples(
             index, out, count=args.count, task=task, language=args.language, settings=settings
@@ -214,6 +282,7 @@ def run_one(
         "prompt_tokens_per_sample": round(usage.prompt_tokens / max(1, usage.calls)),
         "completion_tokens_per_sample": round(usage.completion_tokens / max(1, usage.calls)),
         "request_s": _quarters(timed.seconds),
+        "server_rss": memory.figures(),
     }
 
 

@@ -75,8 +75,9 @@ def generate_samples(
     """
     if count < 1:
         raise UsageError(f"count must be at least 1, not {count}", fix="pass --count N")
-    recipe = get_task(task, settings)
+    get_task(task, settings)  # an unknown task or missing task inputs fail before a model starts
     with open_endpoint(settings, out.parent) as endpoint:
+        recipe = get_task(task, endpoint.settings, endpoint.api)
         generator = Generator(recipe, endpoint.client, endpoint.api, endpoint.settings, language)
         return generator.run(passages, out, count)
 

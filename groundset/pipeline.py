@@ -535,7 +535,7 @@ def _generate(
         return
     with timer("generate"):
         endpoint = open_endpoint()
-        recipe = get_task(task, endpoint.settings)
+        recipe = get_task(task, endpoint.settings, endpoint.api)
         generator = Generator(recipe, endpoint.client, endpoint.api, endpoint.settings,
                               project.language)  # fmt: skip
         generator.run(source, out, count)

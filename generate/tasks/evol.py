@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from groundset.errors import UsageError
+from groundset.generate.client import Api
 from groundset.generate.passages import PassagePlan, PassageSource
 from groundset.generate.prompts import PromptTemplate, escape_fence
 from groundset.generate.settings import GenerateSettings
@@ -42,7 +43,8 @@ class EvolTask:
 
     name = "evol"
 
-    def __init__(self, settings: GenerateSettings) -> None:
+    def __init__(self, settings: GenerateSettings, api: Api = "chat") -> None:
+        del api  # one prompt serves both APIs
         self.settings = settings
         self.template = PromptTemplate.load("evol.v3")
         self.seeds = _load_samples(settings.seed_samples)
@@ -72,7 +74,7 @@ class EvolTask:
         self, n_passages: int, translated: bool, choices: Choices = None
     ) -> type[TaskOutput]:
         """``{question, evidence, answer}``, as for ``qa``."""
-        return qa_output_model(n_passages, translated, choices)
+        return qa_output_model(n_passages, translated, choices, question_first=True)
 
     def variables(self, plan: PassagePlan) -> dict[str, str]:
         """The evolution and the original sample, fenced as untrusted text."""

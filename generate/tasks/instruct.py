@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, create_model
 
+from groundset.generate.client import Api
 from groundset.generate.passages import PassagePlan, PassageSource, even_plan
 from groundset.generate.prompts import PromptTemplate
 from groundset.generate.settings import GenerateSettings
@@ -20,7 +21,8 @@ class InstructTask:
 
     name = "instruct"
 
-    def __init__(self, settings: GenerateSettings) -> None:
+    def __init__(self, settings: GenerateSettings, api: Api = "chat") -> None:
+        del api  # one prompt serves both APIs
         self.settings = settings
         self.template = PromptTemplate.load("instruct.v3")
 

@@ -11,6 +11,7 @@ import jsonschema
 from pydantic import AfterValidator, WithJsonSchema, create_model
 
 from groundset.errors import UsageError
+from groundset.generate.client import Api
 from groundset.generate.grammar import schema_to_gbnf
 from groundset.generate.passages import PassagePlan, PassageSource, even_plan
 from groundset.generate.prompts import PromptTemplate
@@ -35,7 +36,8 @@ class SchemaTask:
 
     name = "schema"
 
-    def __init__(self, settings: GenerateSettings) -> None:
+    def __init__(self, settings: GenerateSettings, api: Api = "chat") -> None:
+        del api  # one prompt serves both APIs
         self.settings = settings
         self.template = PromptTemplate.load("schema.v3")
         self.record_schema = _load_schema(settings.record_schema)

@@ -15,9 +15,9 @@ def rules(grammar: str) -> dict[str, str]:
 def test_the_qa_grammar_bounds_every_string_and_list() -> None:
     schema = get_task("qa").output_model(2, False).model_json_schema()
     grammar = rules(schema_to_gbnf(schema))
-    # The evidence comes before the answer written from it.
+    # The evidence comes first, then the question it answers, then the answer written from it.
     assert grammar["root"] == (
-        '"{\\"question\\": " root-question ", \\"evidence\\": " root-evidence '
+        '"{\\"evidence\\": " root-evidence ", \\"question\\": " root-question '
         '", \\"answer\\": " root-answer "}"'
     )
     assert grammar["root-question"] == '"\\"" char{8,150} "\\""'

@@ -38,7 +38,7 @@ def hostile_chunk(base: Chunk) -> Chunk:
 def generator(language: str = "en") -> Generator:
     settings = GenerateSettings()
     client = LLMClient("http://127.0.0.1:9/v1", "m", settings=settings)
-    return Generator(get_task("qa"), client, "completions", settings, language)
+    return Generator(get_task("qa", api="completions"), client, "completions", settings, language)
 
 
 def test_page_text_cannot_close_its_fence(drf_passage_chunks: list[Chunk]) -> None:
@@ -69,7 +69,9 @@ def test_hostile_page_text_does_not_change_the_output_format(
     out = tmp_path / "s.jsonl"
     generate_samples(source, out, count=1, settings=settings)
     body = scripted.requests[0][1]
+    # Through completions (a base model) qa asks its question first, then gives its evidence.
     assert body["grammar"].startswith("char ::=") and '"{\\"question\\": "' in body["grammar"]
+    assert body["prompt"].count('JSON: {"question": ') == 2
     sample = Sample.model_validate(json.loads(out.read_text()))
     assert sample.claims[0].citations[0].chunk_id == "hostile"
 
@@ -108,8 +110,8 @@ def test_passages_are_cut_at_a_sentence_and_stay_verbatim(
 
 
 def test_the_prompt_file_names_its_version() -> None:
-    template = PromptTemplate.load("qa.v3")
-    assert template.version == "qa.v3"
+    template = PromptTemplate.load("qa.v4")
+    assert template.version == "qa.v4"
     assert "$passages" in template.sample.template and "$schema" in template.prefix.template
 
 
@@ -119,7 +121,7 @@ def test_the_worked_examples_quote_sentences_the_grammar_would_offer(
 ) -> None:
     # Every example is a valid output whose quotes are among its passages' choices, so that an
     # example never shows the model a quote the constraint would refuse.
-    prefix = PromptTemplate.load(f"{task}.v3").prefix.template
+    prefix = PromptTemplate.load(f"{task}.v4" if task == "qa" else f"{task}.v3").prefix.template
     examples = re.split(r"\nExample[^\n]*\n", prefix)[1:]
     assert examples
     for example in examples:
@@ -131,8 +133,10 @@ def test_the_worked_examples_quote_sentences_the_grammar_would_offer(
             model = _schema_task(tmp_path).output_model(len(choices), False, choices)
         elif task == "instruct":
             model = get_task("instruct").output_model(len(choices), False, choices)
-        else:  # evol writes what qa writes
-            model = qa_output_model(len(choices), False, choices)
+        elif task == "qa":  # the evidence, then the question it answers
+            model = qa_output_model(len(choices), False, choices, question_first=False)
+        else:  # evol asks its question first
+            model = qa_output_model(len(choices), False, choices, question_first=True)
         model.model_validate(data)
         assert list(data) == list(model.model_fields), "the example's keys in the grammar's order"
 

@@ -214,7 +214,7 @@ def test_chat_endpoints_get_messages_and_a_json_schema_of_chosen_quotes(
         fmt = body["response_format"]
         assert fmt["type"] == "json_schema"
         schema = fmt["json_schema"]["schema"]
-        assert list(schema["properties"]) == ["question", "evidence", "answer"]
+        assert list(schema["properties"]) == ["evidence", "question", "answer"]
         # Each passage's citation shape offers exactly that passage's sentences.
         for n, source in enumerate(sample["sources"], start=1):
             shape = schema["$defs"][f"QuoteOfPassage{n}"]["properties"]
