@@ -1,0 +1,553 @@
+"""``groundset review``: a person reads a random sample of kept and rejected samples.
+
+The reviewer's verdicts turn the last line of defence of every synthetic dataset, someone reading
+what was kept, into numbers: the precision of the kept set with a 95% Wilson interval, the share of
+rejected samples the reviewer would have kept, and how often the verifier and the reviewer agree
+on a claim. The claim verdicts are labelled pairs in the form ``verify-claims`` reads, so a user
+can measure the checker on their own domain.
+
+The sample is drawn once, seeded, and stratified: samples are grouped by task and by the document
+they cite first, and the groups are taken from in turn, so that one large page does not fill the
+review. Every verdict is appended to the reviews file as it is given; the last verdict on a sample
+is the one that counts, so reviewing it again (or from a second tab) replaces, never adds.
+
+The page is served on 127.0.0.1 only, to requests that carry the token printed in its address. Its
+script writes every piece of sample and page text with ``textContent``: crawled text is never
+markup.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import secrets
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+
+from groundset.errors import UsageError
+from groundset.export import JudgedSample, read_judged
+
+__all__ = [
+    "ReviewFigures",
+    "ReviewItem",
+    "ReviewLog",
+    "ReviewServer",
+    "draw_review",
+    "export_reviewed_claims",
+    "review_figures",
+    "reviews_path_for",
+    "wilson_interval",
+]
+
+Side = Literal["kept", "rejected"]
+#: The z of a two-sided 95% interval.
+_Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One sample drawn for review, from the kept or the rejected file."""
+
+    side: Side
+    judged: JudgedSample
+
+    @property
+    def id(self) -> str:
+        return self.judged.verdict.sample_id
+
+
+def reviews_path_for(kept: Path) -> Path:
+    """The reviews file of a kept file: ``samples.kept.jsonl`` -> ``samples.reviews.jsonl``."""
+    name = kept.name.removesuffix(".jsonl").removesuffix(".kept")
+    return kept.with_name(f"{name}.reviews.jsonl")
+
+
+def draw_review(
+    kept: Sequence[JudgedSample],
+    rejected: Sequence[JudgedSample],
+    n_kept: int,
+    n_rejected: int,
+    seed: int = 0,
+) -> list[ReviewItem]:
+    """A seeded sample of ``n_kept`` kept and ``n_rejected`` rejected samples, stratified.
+
+    Lines that were not samples (``invalid_json``) have nothing to read and are not drawn. The
+    two sides alternate in proportion, so that a review stopped half way has read both.
+    """
+    rng = random.Random(seed)
+    kept_items = _stratified([j for j in kept if j.sample is not None], n_kept, rng)
+    rejected_items = _stratified([j for j in rejected if j.sample is not None], n_rejected, rng)
+    drawn: list[ReviewItem] = []
+    total = len(kept_items) + len(rejected_items)
+    k = r = 0
+    while k + r < total:
+        # Take from the side that is furthest behind its share of what has been drawn.
+        behind_kept = (k + 1) / max(1, len(kept_items)) <= (r + 1) / max(1, len(rejected_items))
+        if k < len(kept_items) and (behind_kept or r == len(rejected_items)):
+            drawn.append(ReviewItem("kept", kept_items[k]))
+            k += 1
+        else:
+            drawn.append(ReviewItem("rejected", rejected_items[r]))
+            r += 1
+    return drawn
+
+
+def _stratified(judged: list[JudgedSample], n: int, rng: random.Random) -> list[JudgedSample]:
+    groups: dict[tuple[str, str], list[JudgedSample]] = defaultdict(list)
+    for j in judged:
+        assert j.sample is not None
+        doc = j.sample.sources[0].doc_url if j.sample.sources else ""
+        groups[(j.sample.task, doc)].append(j)
+    order = sorted(groups)
+    rng.shuffle(order)
+    for key in order:
+        rng.shuffle(groups[key])
+    picked: list[JudgedSample] = []
+    while len(picked) < n and any(groups[key] for key in order):
+        for key in order:
+            if groups[key] and len(picked) < n:
+                picked.append(groups[key].pop())
+    return picked
+
+
+# -- the reviews file ------------------------------------------------------------------------
+
+
+class ReviewLog:
+    """The reviewer's verdicts, one JSON line each, appended as they are given.
+
+    A line: ``{sample_id, side, claims: [true|false|null ...], keep, note, at, sources}``, where
+    ``claims`` follows the order of the verdict's claims and ``sources`` maps each cited chunk to
+    the content hash it was reviewed on (a refresh that changes a source makes the review one of
+    older sources).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(
+        self, item: ReviewItem, claims: Sequence[bool | None], keep: bool, note: str = ""
+    ) -> dict[str, Any]:
+        """Append one verdict and return it as written."""
+        sample = item.judged.sample
+        assert sample is not None
+        line = {
+            "sample_id": item.id,
+            "side": item.side,
+            "claims": list(claims),
+            "keep": keep,
+            "note": note,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "sources": {s.chunk_id: s.content_sha256 for s in sample.sources},
+        }
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+                fh.flush()
+        return line
+
+    def latest(self) -> dict[str, dict[str, Any]]:
+        """The last verdict on each sample; a line cut short by a crash is skipped."""
+        verdicts: dict[str, dict[str, Any]] = {}
+        if not self.path.is_file():
+            return verdicts
+        with self._lock, self.path.open(encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    data = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(data, dict) and isinstance(data.get("sample_id"), str):
+                    verdicts[data["sample_id"]] = data
+        return verdicts
+
+
+# -- what the reviews say --------------------------------------------------------------------
+
+
+def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion; (0, 1) when nothing was observed."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class ReviewFigures:
+    """What a review measured."""
+
+    kept_reviewed: int
+    kept_good: int
+    rejected_reviewed: int
+    rejected_would_keep: int
+    claims_reviewed: int
+    claims_agreeing: int
+    by_reason: dict[str, tuple[int, int]]
+    drawn: int
+
+    @property
+    def precision(self) -> tuple[float, float, float] | None:
+        """The share of kept samples the reviewer keeps, with its 95% interval."""
+        if not self.kept_reviewed:
+            return None
+        lo, hi = wilson_interval(self.kept_good, self.kept_reviewed)
+        return self.kept_good / self.kept_reviewed, lo, hi
+
+    def lines(self) -> list[str]:
+        """The figures as the terminal prints them."""
+        reviewed = self.kept_reviewed + self.rejected_reviewed
+        out = [f"reviewed {reviewed} of {self.drawn} drawn samples"]
+        if self.precision is not None:
+            p, lo, hi = self.precision
+            out.append(
+                f"kept set precision: {p:.0%} ({self.kept_good} of {self.kept_reviewed} kept "
+                f"samples the reviewer keeps; 95% interval {lo:.0%}-{hi:.0%})"
+            )
+        if self.rejected_reviewed:
+            lo, hi = wilson_interval(self.rejected_would_keep, self.rejected_reviewed)
+            out.append(
+                f"wrongly rejected: {self.rejected_would_keep} of {self.rejected_reviewed} "
+                f"rejected samples the reviewer would keep (95% interval {lo:.0%}-{hi:.0%})"
+            )
+            for reason, (would_keep, n) in sorted(self.by_reason.items()):
+                out.append(f"  {reason}: {would_keep} of {n} would be kept")
+        if self.claims_reviewed:
+            out.append(
+                f"claims: the reviewer agrees with the verifier on {self.claims_agreeing} of "
+                f"{self.claims_reviewed}"
+            )
+        return out
+
+
+def review_figures(
+    items: Sequence[ReviewItem], verdicts: dict[str, dict[str, Any]]
+) -> ReviewFigures:
+    """The figures of the drawn ``items`` that have a verdict."""
+    kept_reviewed = kept_good = rejected_reviewed = would_keep = claims = agreeing = 0
+    by_reason: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item in items:
+        given = verdicts.get(item.id)
+        if given is None:
+            continue
+        keep = bool(given.get("keep"))
+        if item.side == "kept":
+            kept_reviewed += 1
+            kept_good += keep
+        else:
+            rejected_reviewed += 1
+            would_keep += keep
+            for reason in item.judged.verdict.reasons:
+                by_reason[reason][0] += keep
+                by_reason[reason][1] += 1
+        for claim, label in zip(item.judged.verdict.claims, given.get("claims", []), strict=False):
+            if isinstance(label, bool):
+                claims += 1
+                agreeing += label == claim.supported
+    return ReviewFigures(
+        kept_reviewed, kept_good, rejected_reviewed, would_keep, claims, agreeing,
+        {reason: (k, n) for reason, (k, n) in by_reason.items()}, len(items),
+    )  # fmt: skip
+
+
+def export_reviewed_claims(
+    items: Sequence[ReviewItem],
+    verdicts: dict[str, dict[str, Any]],
+    out: Path,
+    texts: dict[str, str] | None = None,
+) -> int:
+    """Write each reviewed claim as ``{id, evidence, claim, label}`` for ``verify-claims``.
+
+    The evidence is the text of the chunks the sample cites (``texts``, by chunk id, from the
+    corpus), else the evidence the verifier decided on. Returns the number of lines written.
+    """
+    written = 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as fh:
+        for item in items:
+            given = verdicts.get(item.id)
+            sample = item.judged.sample
+            if given is None or sample is None:
+                continue
+            cited = "\n\n".join(t for s in sample.sources if (t := (texts or {}).get(s.chunk_id)))
+            for n, (claim, label) in enumerate(
+                zip(item.judged.verdict.claims, given.get("claims", []), strict=False)
+            ):
+                if not isinstance(label, bool):
+                    continue
+                row = {
+                    "id": f"{item.id}-{n}",
+                    "evidence": cited or claim.evidence,
+                    "claim": claim.text,
+                    "label": int(label),
+                }
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+                written += 1
+    return written
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+def item_view(item: ReviewItem, texts: dict[str, str]) -> dict[str, Any]:
+    """What the page shows of one drawn sample, as plain strings (the page never parses them)."""
+    sample = item.judged.sample
+    assert sample is not None
+    verdict = item.judged.verdict
+    sources = {s.chunk_id: s for s in sample.sources}
+    turns: list[dict[str, str]] = []
+    if sample.question is not None:
+        turns.append({"role": "question", "text": sample.question})
+    if sample.answer is not None:
+        turns.append({"role": "answer", "text": sample.answer})
+    for message in sample.messages or []:
+        turns.append({"role": message.role, "text": message.content})
+    if sample.record is not None:
+        turns.append({"role": "record", "text": json.dumps(sample.record, indent=1)})
+    claims = []
+    for claim in verdict.claims:
+        source = sources.get(claim.chunk_id or "")
+        claims.append({
+            "text": claim.text,
+            "supported": claim.supported,
+            "score": round(claim.score, 3),
+            "reasons": list(claim.reasons),
+            "evidence": claim.evidence,
+            "where": f"{source.doc_url} · {source.heading_path}" if source else "",
+            "passage": texts.get(claim.chunk_id or "", "") if claim.chunk_id else "",
+        })  # fmt: skip
+    quotes = [cite.quote for claim in sample.claims for cite in claim.citations]
+    return {
+        "id": item.id,
+        "side": item.side,
+        "task": sample.task,
+        "reasons": list(verdict.reasons),
+        "turns": turns,
+        "claims": claims,
+        "quotes": quotes,
+        "sources": [f"{s.doc_url} · {s.heading_path}" for s in sample.sources],
+    }
+
+
+class ReviewSession:
+    """The drawn items, the reviews file and the cited texts one server serves."""
+
+    def __init__(
+        self, items: Sequence[ReviewItem], log: ReviewLog, texts: dict[str, str] | None = None
+    ) -> None:
+        self.items = list(items)
+        self.by_id = {item.id: item for item in self.items}
+        self.log = log
+        self.texts = texts or {}
+
+    def state(self) -> dict[str, Any]:
+        """How far the review is, and the next unreviewed item (None when all are done)."""
+        verdicts = self.log.latest()
+        left = [item for item in self.items if item.id not in verdicts]
+        return {
+            "done": len(self.items) - len(left),
+            "total": len(self.items),
+            "item": item_view(left[0], self.texts) if left else None,
+            "figures": review_figures(self.items, verdicts).lines(),
+        }
+
+    def record(self, payload: Any) -> dict[str, Any]:
+        """Record one verdict from the page; ValueError names what is wrong with it."""
+        if not isinstance(payload, dict):
+            raise ValueError("the verdict is not a JSON object")
+        item = self.by_id.get(str(payload.get("sample_id")))
+        if item is None:
+            raise ValueError("no drawn sample has that id")
+        claims = payload.get("claims")
+        n = len(item.judged.verdict.claims)
+        if (
+            not isinstance(claims, list)
+            or len(claims) != n
+            or not all(c is None or isinstance(c, bool) for c in claims)
+        ):
+            raise ValueError(f"claims must be a list of {n} true, false or null")
+        if not isinstance(payload.get("keep"), bool):
+            raise ValueError("keep must be true or false")
+        note = payload.get("note", "")
+        if not isinstance(note, str):
+            raise ValueError("note must be text")
+        return self.log.record(item, claims, payload["keep"], note[:2000])
+
+
+class ReviewServer:
+    """The review page on 127.0.0.1, for requests that carry its token.
+
+    It serves three things and nothing else: the page (``/``), the review's state
+    (``GET /api/state``) and a verdict (``POST /api/verdict``). No part of a request's path
+    reaches the file system.
+    """
+
+    def __init__(self, session: ReviewSession, port: int = 0, token: str | None = None) -> None:
+        self.session = session
+        self.token = token or secrets.token_urlsafe(16)
+        handler = _handler(session, self.token)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.port = int(self.httpd.server_address[1])
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The page's address, token included."""
+        return f"http://127.0.0.1:{self.port}/?token={self.token}"
+
+    def start(self) -> ReviewServer:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        self.httpd.serve_forever()
+
+    def close(self) -> None:
+        """Stop serving and free the port."""
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=10)
+        self.httpd.server_close()
+
+    def __enter__(self) -> ReviewServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _handler(session: ReviewSession, token: str) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "groundset-review"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _allowed(self) -> str | None:
+            parts = urlsplit(self.path)
+            given = parse_qs(parts.query).get("token", [""])[0] or self.headers.get(
+                "X-Review-Token", ""
+            )
+            if not secrets.compare_digest(given, token):
+                self._send(HTTPStatus.FORBIDDEN, "text/plain", b"a review token is needed\n")
+                return None
+            return parts.path
+
+        def do_GET(self) -> None:
+            path = self._allowed()
+            if path is None:
+                return
+            if path == "/":
+                self._send(HTTPStatus.OK, "text/html; charset=utf-8", PAGE.encode())
+            elif path == "/api/state":
+                self._json(HTTPStatus.OK, session.state())
+            else:
+                self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+
+        def do_POST(self) -> None:
+            path = self._allowed()
+            if path is None:
+                return
+            if path != "/api/verdict":
+                self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
+                return
+            length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
+            try:
+                session.record(json.loads(self.rfile.read(length) or b"null"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+                return
+            self._json(HTTPStatus.OK, session.state())
+
+        def _json(self, status: HTTPStatus, data: Any) -> None:
+            body = json.dumps(data, ensure_ascii=False).encode()
+            self._send(status, "application/json; charset=utf-8", body)
+
+        def _send(self, status: HTTPStatus, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Security-Policy", _CSP)
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+# The page's own inline script and style only; nothing loads from anywhere else.
+_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"
+)
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewInputs:
+    """The drawn sample of a kept and a rejected file, with its reviews file and cited texts."""
+
+    items: list[ReviewItem]
+    log: ReviewLog
+    texts: dict[str, str]
+
+
+def review_inputs(
+    kept: Path,
+    rejected: Path,
+    *,
+    corpus: Path | None = None,
+    n_kept: int = 30,
+    n_rejected: int = 10,
+    seed: int = 0,
+    reviews: Path | None = None,
+) -> ReviewInputs:
+    """Read the files, draw the sample, and find the cited chunks' texts in ``corpus``.
+
+    Raises:
+        UsageError: a missing or malformed file, a directory that is not a corpus, or a bad
+            sample size.
+    """
+    if n_kept < 0 or n_rejected < 0 or n_kept + n_rejected == 0:
+        raise UsageError(
+            "nothing to review: the sample sizes must be at least 0 and not both 0",
+            fix="pass --kept N and --rejected N",
+        )
+    items = draw_review(read_judged(kept), read_judged(rejected), n_kept, n_rejected, seed)
+    texts = _cited_texts(corpus, items) if corpus is not None else {}
+    return ReviewInputs(items, ReviewLog(reviews or reviews_path_for(kept)), texts)
+
+
+def _cited_texts(corpus: Path, items: Sequence[ReviewItem]) -> dict[str, str]:
+    """The text of each cited chunk, by chunk id: its section as the corpus holds it now."""
+    from groundset.report import corpus_sections
+
+    sections = {(s.doc_url, s.heading_path): s.text for s in corpus_sections(corpus)}
+    return {
+        source.chunk_id: text
+        for item in items
+        if item.judged.sample is not None
+        for source in item.judged.sample.sources
+        if (text := sections.get((source.doc_url, source.heading_path)))
+    }
+
+
+PAGE = (Path(__file__).with_name("review_page.html")).read_text(encoding="utf-8")

@@ -1,0 +1,329 @@
+"""``groundset review``: the drawn sample, the reviews file, the figures, the server's guard, and
+the page in a real browser (headless Chromium driven over the DevTools protocol)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import connect
+
+from groundset.cli import main
+from groundset.export import read_judged
+from groundset.review import (
+    ReviewLog,
+    ReviewServer,
+    ReviewSession,
+    draw_review,
+    review_figures,
+    review_inputs,
+    wilson_interval,
+)
+
+from records_builder import Verified
+
+HOSTILE = "<script>document.title='owned'</script><img src=x onerror=\"document.title='owned'\">"
+
+
+def test_the_draw_is_seeded_stratified_and_interleaved(verified: Verified) -> None:
+    kept, rejected = read_judged(verified.kept), read_judged(verified.rejected)
+    first = [i.id for i in draw_review(kept, rejected, 12, 6, seed=3)]
+    assert first == [i.id for i in draw_review(kept, rejected, 12, 6, seed=3)]
+    assert first != [i.id for i in draw_review(kept, rejected, 12, 6, seed=4)]
+    items = draw_review(kept, rejected, 12, 6, seed=3)
+    assert Counter(i.side for i in items) == {"kept": 12, "rejected": 6}
+    # Each (task, document) stratum gives one sample before any gives a second: all are drawn
+    # from, evenly.
+    strata = Counter((i.judged.sample.task, i.judged.sample.sources[0].doc_url)  # type: ignore[union-attr]
+                     for i in items if i.side == "kept")  # fmt: skip
+    all_strata = {(j.sample.task, j.sample.sources[0].doc_url) for j in kept if j.sample}
+    assert set(strata) == all_strata and max(strata.values()) - min(strata.values()) <= 1
+    # The sides alternate in proportion: two kept to one rejected, all the way through.
+    sides = "".join(i.side[0] for i in items)
+    assert all(sides[n : n + 3].count("r") == 1 for n in range(0, 18, 3)), sides
+    # A line that was not a sample has nothing to review.
+    assert all(i.judged.sample is not None for i in draw_review(kept, rejected, 0, 50))
+
+
+def test_wilson_interval() -> None:
+    lo, hi = wilson_interval(8, 10)
+    assert (round(lo, 4), round(hi, 4)) == (0.4902, 0.9433)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    lo, hi = wilson_interval(20, 20)
+    assert hi == 1.0 and 0.83 < lo < 0.84
+
+
+@pytest.fixture
+def review(verified: Verified, tmp_path: Path) -> Iterator[tuple[ReviewServer, Path]]:
+    reviews = tmp_path / "reviews.jsonl"
+    inputs = review_inputs(verified.kept, verified.rejected, corpus=verified.corpus,
+                           n_kept=4, n_rejected=2, reviews=reviews)  # fmt: skip
+    with ReviewServer(ReviewSession(inputs.items, inputs.log, inputs.texts)) as server:
+        yield server, reviews
+
+
+def _call(server: ReviewServer, path: str, body: Any = None, token: str | None = None) -> Any:
+    token = server.token if token is None else token
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{path}?token={token}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def _status(url: str, data: bytes | None = None) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_server_refuses_requests_without_its_token_and_paths_it_does_not_serve(
+    review: tuple[ReviewServer, Path],
+) -> None:
+    server, _ = review
+    base = f"http://127.0.0.1:{server.port}"
+    assert server.url.startswith("http://127.0.0.1:")
+    assert _status(f"{base}/") == 403
+    assert _status(f"{base}/api/state?token=wrong") == 403
+    assert _status(f"{base}/api/verdict", data=b"{}") == 403
+    for path in ("/../../../etc/passwd", "/review_page.html", "/groundset/review.py", "/api"):
+        assert _status(f"{base}{path}?token={server.token}") == 404, path
+    assert _status(f"{base}/?token={server.token}") == 200
+    assert server.httpd.server_address[0] == "127.0.0.1"
+
+
+def test_verdicts_are_saved_as_given_resume_and_count_once(
+    review: tuple[ReviewServer, Path], verified: Verified
+) -> None:
+    server, reviews = review
+    state = _call(server, "/api/state")
+    assert (state["done"], state["total"]) == (0, 6)
+    first = state["item"]
+    # The cited passage is the corpus's section, whole, with the claim's deciding evidence in it.
+    assert first["claims"] and all(c["passage"] for c in first["claims"])
+    assert all(c["evidence"] in c["passage"] for c in first["claims"] if c["evidence"])
+    verdict = {"sample_id": first["id"], "claims": [True] * len(first["claims"]), "keep": True}
+    state = _call(server, "/api/verdict", verdict)
+    assert state["done"] == 1 and state["item"]["id"] != first["id"]
+    # The same sample again (a second tab): it replaces the first verdict, it does not add one.
+    _call(server, "/api/verdict", {**verdict, "keep": False, "note": "on second thoughts"})
+    assert _call(server, "/api/state")["done"] == 1
+    lines = [json.loads(line) for line in reviews.read_text().splitlines()]
+    assert [line["keep"] for line in lines] == [True, False]
+    assert lines[1]["note"] == "on second thoughts" and lines[1]["sources"]
+    # A bad verdict is refused with what is wrong, and nothing is written.
+    for bad in ({"sample_id": "nope", "claims": [], "keep": True},
+                {**verdict, "claims": [True]} if len(verdict["claims"]) != 1 else {**verdict,
+                 "claims": []},
+                {**verdict, "keep": "yes"}):  # fmt: skip
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _call(server, "/api/verdict", bad)
+        assert refused.value.code == 400
+    assert len(reviews.read_text().splitlines()) == 2
+    # A new server on the same reviews file resumes at the next unreviewed sample.
+    inputs = review_inputs(verified.kept, verified.rejected, corpus=verified.corpus,
+                           n_kept=4, n_rejected=2, reviews=reviews)  # fmt: skip
+    with ReviewServer(ReviewSession(inputs.items, inputs.log, inputs.texts)) as again:
+        state = _call(again, "/api/state")
+        assert state["done"] == 1 and state["item"]["id"] != first["id"]
+
+
+def test_the_figures_and_the_export_follow_the_verdicts_given(
+    verified: Verified, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reviews = tmp_path / "reviews.jsonl"
+    inputs = review_inputs(verified.kept, verified.rejected, corpus=verified.corpus,
+                           n_kept=5, n_rejected=3, reviews=reviews)  # fmt: skip
+    kept = [i for i in inputs.items if i.side == "kept"]
+    rejected = [i for i in inputs.items if i.side == "rejected"]
+    log = ReviewLog(reviews)
+    # Four of the five kept samples are good; the fourth has its first claim wrong.
+    for n, item in enumerate(kept[:5]):
+        claims = [c.supported for c in item.judged.verdict.claims]
+        if n == 3:
+            claims[0] = False
+        log.record(item, claims, keep=n != 3)
+    # One of the three rejected samples the reviewer would keep, all its claims supported.
+    for n, item in enumerate(rejected):
+        log.record(item, [n == 0 for _ in item.judged.verdict.claims], keep=n == 0)
+    figures = review_figures(inputs.items, log.latest())
+    assert (figures.kept_reviewed, figures.kept_good) == (5, 4)
+    assert (figures.rejected_reviewed, figures.rejected_would_keep) == (3, 1)
+    n_claims = sum(len(i.judged.verdict.claims) for i in inputs.items)
+    disagreeing = 1 + sum(
+        c.supported != (n == 0) for n, i in enumerate(rejected) for c in i.judged.verdict.claims
+    )
+    assert (figures.claims_reviewed, figures.claims_agreeing) == (n_claims, n_claims - disagreeing)
+
+    code = main(["review", str(verified.kept), str(verified.rejected), "--corpus",
+                 str(verified.corpus), "--kept-sample", "5", "--rejected-sample", "3",
+                 "--reviews", str(reviews), "--summary"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "review: reviewed 8 of 8 drawn samples" in printed
+    lo, hi = wilson_interval(4, 5)
+    assert "kept set precision: 80% (4 of 5 kept samples" in printed
+    assert f"95% interval {lo:.0%}-{hi:.0%}" in printed
+    assert "wrongly rejected: 1 of 3 rejected samples" in printed
+
+    out = tmp_path / "claims.jsonl"
+    assert main(["review", str(verified.kept), str(verified.rejected), "--corpus",
+                 str(verified.corpus), "--kept-sample", "5", "--rejected-sample", "3",
+                 "--reviews", str(reviews), "--export", str(out)]) == 0  # fmt: skip
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == n_claims and {r["label"] for r in rows} == {0, 1}
+    assert all(set(r) == {"id", "evidence", "claim", "label"} and r["evidence"] for r in rows)
+    assert (
+        sum(r["label"] == 0 for r in rows)
+        == sum(len(i.judged.verdict.claims) for i in rejected[1:]) + 1
+    )
+    # What verify-claims reads.
+    assert main(["verify-claims", str(out), "--out", str(tmp_path / "scored.jsonl")]) == 0
+
+
+# -- in a real browser -----------------------------------------------------------------------
+
+
+class Browser:
+    """One page of headless Chromium, driven over the DevTools protocol."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.next_id = 0
+
+    def send(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv(timeout=30))
+            if message.get("id") == self.next_id:
+                assert "error" not in message, message
+                return dict(message["result"])
+
+    def eval(self, expression: str) -> Any:
+        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 20) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.eval(expression)
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"never true in the page: {expression}")
+
+    def key(self, key: str) -> None:
+        code = 13 if key == "Enter" else ord(key.upper())
+        for kind in ("keyDown", "keyUp"):
+            self.send("Input.dispatchKeyEvent", type=kind, key=key, windowsVirtualKeyCode=code)
+
+
+@contextmanager
+def chromium_page(url: str, profile: Path) -> Iterator[Browser]:
+    """Headless Chromium showing ``url``, its DevTools port found from what it prints."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail(
+            "chromium is not installed: run `apt-get update && apt-get install -y chromium`"
+            " (Debian's package; CI installs it in .ci/run)"
+        )
+    process = subprocess.Popen(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--remote-debugging-port=0", f"--user-data-dir={profile}", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        port = None
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline and process.poll() is None:
+            found = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/",
+                              process.stderr.readline())  # fmt: skip
+            port = int(found.group(1)) if found else None
+        assert port is not None, "chromium printed no DevTools address"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+            page = next(t for t in json.load(r) if t["type"] == "page")
+        with connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
+            yield Browser(ws)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _hostile_kept(verified: Verified, tmp_path: Path) -> Path:
+    """The kept file with a page's markup in its first sample's answer and claim."""
+    lines = verified.kept.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["answer"] = f"{first.get('answer') or ''} {HOSTILE}"
+    first["verdict"]["claims"][0]["text"] = HOSTILE
+    first["verdict"]["claims"][0]["evidence"] = HOSTILE
+    path = tmp_path / "kept.jsonl"
+    path.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    return path
+
+
+@pytest.mark.slow
+def test_a_review_by_keyboard_in_chromium_resumes_after_a_reload(
+    verified: Verified, tmp_path: Path
+) -> None:
+    kept = _hostile_kept(verified, tmp_path)
+    reviews = tmp_path / "reviews.jsonl"
+    inputs = review_inputs(kept, verified.rejected, corpus=verified.corpus, n_kept=40,
+                           n_rejected=0, reviews=reviews)  # fmt: skip
+    hostile_first = sorted(inputs.items, key=lambda i: i.id != "s0000")
+    session = ReviewSession(hostile_first[:3], inputs.log, inputs.texts)
+    with (
+        ReviewServer(session) as server,
+        chromium_page(server.url, tmp_path / "profile") as browser,
+    ):
+        browser.wait_for("document.querySelectorAll('.claim').length > 0")
+        # The page's markup shows as text: no element of it, nothing of it ran.
+        assert browser.eval("document.title") == "groundset review"
+        assert browser.eval("document.querySelectorAll('main img, main script').length") == 0
+        shown = browser.eval("document.getElementById('sample').textContent")
+        assert HOSTILE in shown
+        assert browser.eval("document.getElementById('progress').textContent") == (
+            "0 of 3 reviewed"
+        )
+        n_claims = browser.eval("document.querySelectorAll('.claim').length")
+        # Mark every claim supported but the last, keep the sample, save.
+        for _ in range(n_claims - 1):
+            browser.key("y")
+        browser.key("n")
+        browser.key("k")
+        browser.key("Enter")
+        browser.wait_for("document.getElementById('progress').textContent == '1 of 3 reviewed'")
+        (line,) = [json.loads(x) for x in reviews.read_text().splitlines()]
+        assert line["sample_id"] == "s0000" and line["keep"] is True
+        assert line["claims"] == [True] * (n_claims - 1) + [False]
+        # Saving without a keep/reject mark is refused on the page, nothing is written.
+        browser.key("Enter")
+        assert "first" in browser.eval("document.getElementById('progress').textContent")
+        assert len(reviews.read_text().splitlines()) == 1
+        browser.key("r")
+        browser.key("Enter")
+        browser.wait_for("document.getElementById('progress').textContent == '2 of 3 reviewed'")
+        # Reloaded, the page resumes at the third sample.
+        browser.send("Page.reload")
+        browser.wait_for("document.getElementById('progress').textContent == '2 of 3 reviewed'")
+        shown = browser.eval("document.getElementById('sample').textContent")
+        assert hostile_first[2].id in shown
+    figures = review_figures(session.items, ReviewLog(reviews).latest())
+    assert (figures.kept_reviewed, figures.kept_good) == (2, 1)
