@@ -449,8 +449,12 @@ def export_dataset(
             f"unknown export format: {', '.join(unknown) or '(none given)'}",
             fix=f"choose from {', '.join(EXPORTERS)}",
         )
+    from groundset.review import reviews_of_files, reviews_path_for
+
     rejected_lines = read_judged(rejected) if rejected is not None else None
-    exportable, skipped = _exportable(read_judged(kept))
+    kept_lines = read_judged(kept)
+    exportable, skipped = _exportable(kept_lines)
+    review = reviews_of_files(kept_lines, rejected_lines or [], reviews_path_for(kept))
     if not exportable:
         raise UsageError(
             f"no exportable samples in {kept}", fix="export the kept file of a verify run"
@@ -480,6 +484,7 @@ def export_dataset(
         formats=summary.formats,
         eval_fraction=eval_fraction,
         seed=seed,
+        review=review.lines() if review else None,
     )
     staged = summary.card.with_name(".README.md.partial")
     staged.write_text(card, encoding="utf-8")
@@ -597,6 +602,7 @@ def dataset_card(
     formats: Sequence[str],
     eval_fraction: float,
     seed: int,
+    review: Sequence[str] | None = None,
 ) -> str:
     """The dataset card (Markdown with Hugging Face front matter) of an export.
 
@@ -607,6 +613,7 @@ def dataset_card(
         formats: the formats written.
         eval_fraction: the split's target eval fraction.
         seed: the split's seed.
+        review: what a person's review of the samples says (``groundset review``), if any.
 
     Returns:
         The card's text.
@@ -646,6 +653,16 @@ def dataset_card(
         "`<split>.provenance.jsonl`, line N describing line N.\n",
         "## Verification\n",
         _verification(len(kept), rejected),
+        *(
+            [
+                "## Human review\n",
+                "A person read a random sample (`groundset review`):\n",
+                *(f"- {line}" for line in review),
+                "",
+            ]
+            if review
+            else []
+        ),
         "## Languages\n",
         _counts(languages, "language"),
         "\n## Tasks\n",

@@ -423,6 +423,7 @@ def render_report(
     sections: Sequence[CorpusSection] | None = None,
     *,
     title: str = "groundset report",
+    review: Sequence[str] | None = None,
 ) -> str:
     """The report page for a verify run's kept and rejected samples.
 
@@ -432,6 +433,7 @@ def render_report(
         sections: every section of the corpus, so that coverage shows what has no samples;
             None to take documents and sections from the samples alone.
         title: the page's heading.
+        review: what a person's review of the samples says (``groundset review``), if any.
 
     Returns:
         The HTML page.
@@ -488,6 +490,7 @@ def render_report(
         _histogram(supported, unsupported),
         _legend(("supported", KEPT_COLOUR), ("not supported", REJECTED_COLOUR)),
         "</section>",
+        _review_section(review),
         '<section class="card"><h2>Coverage of the corpus</h2>',
         f'<p class="note">{covered_docs} of {len(coverage)} documents and {covered_sections} of'
         f" {all_sections} sections have kept samples"
@@ -505,6 +508,17 @@ def render_report(
         f"</main><script>{_JS}</script></body></html>",
     ]
     return "\n".join(chunks)
+
+
+def _review_section(review: Sequence[str] | None) -> str:
+    if not review:
+        return ""
+    lines = "".join(f"<li>{_e(line)}</li>" for line in review)
+    return (
+        '<section class="card" id="review"><h2>Human review</h2>'
+        '<p class="note">What a person found reading a random sample of these samples '
+        f"(<code>groundset review</code>).</p><ul>{lines}</ul></section>"
+    )
 
 
 def _tile(kind: str, value: object, label: str) -> str:
@@ -674,8 +688,14 @@ def write_report(kept: Path, rejected: Path, out: Path, *, corpus_dir: Path | No
     Raises:
         UsageError: a missing or malformed file, or a directory that is not a corpus.
     """
+    from groundset.review import reviews_of_files, reviews_path_for
+
     sections = corpus_sections(corpus_dir) if corpus_dir is not None else None
-    page = render_report(read_judged(kept), read_judged(rejected), sections)
+    kept_lines, rejected_lines = read_judged(kept), read_judged(rejected)
+    figures = reviews_of_files(kept_lines, rejected_lines, reviews_path_for(kept))
+    page = render_report(
+        kept_lines, rejected_lines, sections, review=figures.lines() if figures else None
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out

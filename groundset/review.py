@@ -44,6 +44,7 @@ __all__ = [
     "draw_review",
     "export_reviewed_claims",
     "review_figures",
+    "reviews_of_files",
     "reviews_path_for",
     "wilson_interval",
 ]
@@ -198,6 +199,7 @@ class ReviewFigures:
     claims_agreeing: int
     by_reason: dict[str, tuple[int, int]]
     drawn: int
+    stale: int = 0
 
     @property
     def precision(self) -> tuple[float, float, float] | None:
@@ -230,6 +232,11 @@ class ReviewFigures:
                 f"claims: the reviewer agrees with the verifier on {self.claims_agreeing} of "
                 f"{self.claims_reviewed}"
             )
+        if self.stale:
+            out.append(
+                f"{self.stale} of the reviews were given on older sources: a refresh has changed "
+                "what those samples cite since"
+            )
         return out
 
 
@@ -237,13 +244,18 @@ def review_figures(
     items: Sequence[ReviewItem], verdicts: dict[str, dict[str, Any]]
 ) -> ReviewFigures:
     """The figures of the drawn ``items`` that have a verdict."""
-    kept_reviewed = kept_good = rejected_reviewed = would_keep = claims = agreeing = 0
+    kept_reviewed = kept_good = rejected_reviewed = would_keep = claims = agreeing = stale = 0
     by_reason: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for item in items:
         given = verdicts.get(item.id)
         if given is None:
             continue
         keep = bool(given.get("keep"))
+        sample = item.judged.sample
+        if sample is not None and given.get("sources") != {
+            x.chunk_id: x.content_sha256 for x in sample.sources
+        }:
+            stale += 1
         if item.side == "kept":
             kept_reviewed += 1
             kept_good += keep
@@ -259,8 +271,30 @@ def review_figures(
                 agreeing += label == claim.supported
     return ReviewFigures(
         kept_reviewed, kept_good, rejected_reviewed, would_keep, claims, agreeing,
-        {reason: (k, n) for reason, (k, n) in by_reason.items()}, len(items),
+        {reason: (k, n) for reason, (k, n) in by_reason.items()}, len(items), stale,
     )  # fmt: skip
+
+
+def reviews_of_files(
+    kept: Sequence[JudgedSample], rejected: Sequence[JudgedSample], reviews: Path
+) -> ReviewFigures | None:
+    """The figures of every sample of a kept and a rejected file that has a review in
+    ``reviews``; None when there is no review. A sample a refresh moved from one file to the
+    other keeps its review, judged as the side it is on now."""
+    verdicts = ReviewLog(reviews).latest()
+    if not verdicts:
+        return None
+    sides: tuple[tuple[Side, Sequence[JudgedSample]], ...] = (
+        ("kept", kept),
+        ("rejected", rejected),
+    )
+    items = [
+        ReviewItem(side, j)
+        for side, lines in sides
+        for j in lines
+        if j.sample is not None and j.verdict.sample_id in verdicts
+    ]
+    return review_figures(items, verdicts) if items else None
 
 
 def export_reviewed_claims(

@@ -327,3 +327,38 @@ def test_a_review_by_keyboard_in_chromium_resumes_after_a_reload(
         assert hostile_first[2].id in shown
     figures = review_figures(session.items, ReviewLog(reviews).latest())
     assert (figures.kept_reviewed, figures.kept_good) == (2, 1)
+
+
+def test_the_report_and_the_card_say_what_the_review_found_and_which_reviews_are_older(
+    verified: Verified, tmp_path: Path
+) -> None:
+    from groundset.export import export_dataset
+    from groundset.report import write_report
+
+    kept, rejected = tmp_path / "samples.kept.jsonl", tmp_path / "samples.rejected.jsonl"
+    shutil.copy(verified.kept, kept)
+    shutil.copy(verified.rejected, rejected)
+    inputs = review_inputs(kept, rejected, n_kept=3, n_rejected=1)
+    assert inputs.log.path == tmp_path / "samples.reviews.jsonl"
+    for n, item in enumerate(inputs.items):
+        inputs.log.record(item, [True] * len(item.judged.verdict.claims), keep=n != 1)
+    # A refresh changes a source of one reviewed kept sample: its review is now on older text.
+    changed = next(i.id for i in inputs.items if i.side == "kept")
+    lines = [json.loads(line) for line in kept.read_text().splitlines()]
+    for line in lines:
+        if line["id"] == changed:
+            line["sources"][0]["content_sha256"] = "0" * 64
+    kept.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    page = write_report(kept, rejected, tmp_path / "report.html").read_text()
+    section = page[page.index('id="review"') :].split("</section>")[0]
+    assert "Human review" in section
+    assert "kept set precision: 67% (2 of 3 kept samples" in section
+    assert "1 of the reviews were given on older sources" in section
+    summary = export_dataset(kept, tmp_path / "dataset", formats=["openai"], rejected=rejected)
+    card = summary.card.read_text() if summary.card else ""
+    assert "## Human review" in card and "kept set precision: 67%" in card
+    assert "- 1 of the reviews were given on older sources" in card
+    # Without a reviews file, neither has a review section.
+    inputs.log.path.unlink()
+    assert 'id="review"' not in write_report(kept, rejected, tmp_path / "r2.html").read_text()
