@@ -209,8 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
         "and the figures (precision of the kept set with a 95%% interval, wrongly rejected "
         "samples, agreement with the verifier) print when you stop it.",
     )
-    review.add_argument("kept", type=Path, metavar="KEPT.jsonl")
-    review.add_argument("rejected", type=Path, metavar="REJECTED.jsonl")
+    review.add_argument(
+        "kept", type=Path, metavar="PROJECT.toml | KEPT.jsonl",
+        help="a project (its newest version is reviewed) or a kept file",
+    )  # fmt: skip
+    review.add_argument("rejected", type=Path, nargs="?", metavar="REJECTED.jsonl")
     review.add_argument("--corpus", type=Path, help="corpus, to show the cited passages whole")
     review.add_argument("--kept-sample", type=int, default=30, help="kept samples to draw")
     review.add_argument("--rejected-sample", type=int, default=10, help="rejected samples to draw")
@@ -572,13 +575,23 @@ def _cmd_review(args: argparse.Namespace) -> int:
         ReviewServer,
         ReviewSession,
         export_reviewed_claims,
+        project_review_files,
         review_figures,
         review_inputs,
     )
 
+    kept, rejected, corpus, reviews = args.kept, args.rejected, args.corpus, args.reviews
+    if kept.suffix == ".toml":
+        kept, rejected, project_corpus, project_reviews = project_review_files(kept)
+        corpus, reviews = corpus or project_corpus, reviews or project_reviews
+    elif rejected is None:
+        raise UsageError(
+            "review needs a project file, or a kept and a rejected file",
+            fix="run `groundset review PROJECT.toml` or `groundset review KEPT REJECTED`",
+        )
     inputs = review_inputs(
-        args.kept, args.rejected, corpus=args.corpus, n_kept=args.kept_sample,
-        n_rejected=args.rejected_sample, seed=args.seed, reviews=args.reviews,
+        kept, rejected, corpus=corpus, n_kept=args.kept_sample,
+        n_rejected=args.rejected_sample, seed=args.seed, reviews=reviews,
     )  # fmt: skip
     if args.export is not None:
         n = export_reviewed_claims(inputs.items, inputs.log.latest(), args.export, inputs.texts)

@@ -423,6 +423,7 @@ def export_dataset(
     eval_fraction: float = 0.1,
     seed: int = 0,
     corpus_dir: Path | None = None,
+    reviews: Path | None = None,
 ) -> ExportSummary:
     """Export kept samples to fine-tuning formats with a leak-free train/eval split and a card.
 
@@ -435,6 +436,8 @@ def export_dataset(
         eval_fraction: the share of samples to put in eval (see :func:`split_by_document`).
         seed: the split's seed.
         corpus_dir: the corpus the samples came from, to record each document's fetch time.
+        reviews: the reviews file of ``groundset review``, for the card; None for the one
+            beside ``kept``.
 
     Returns:
         What was written.
@@ -454,7 +457,7 @@ def export_dataset(
     rejected_lines = read_judged(rejected) if rejected is not None else None
     kept_lines = read_judged(kept)
     exportable, skipped = _exportable(kept_lines)
-    review = reviews_of_files(kept_lines, rejected_lines or [], reviews_path_for(kept))
+    review = reviews_of_files(kept_lines, rejected_lines or [], reviews or reviews_path_for(kept))
     if not exportable:
         raise UsageError(
             f"no exportable samples in {kept}", fix="export the kept file of a verify run"

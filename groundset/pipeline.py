@@ -759,6 +759,7 @@ def _publish(
     """Write a new dataset version when the kept samples changed since the last one."""
     from groundset.export import conversation, export_dataset
     from groundset.report import write_report
+    from groundset.review import project_reviews_path
 
     kept = list(state.records("kept"))
     digest = _digest(kept)
@@ -795,11 +796,13 @@ def _publish(
             eval_fraction=export.eval_fraction,
             seed=export.seed,
             corpus_dir=project.corpus_dir,
+            reviews=project_reviews_path(project.dir),
         )
         say(str(result))
     if project.export.report:
         write_report(out / "kept.jsonl", out / "rejected.jsonl", out / "report.html",
-                     corpus_dir=project.corpus_dir)  # fmt: skip
+                     corpus_dir=project.corpus_dir,
+                     reviews=project_reviews_path(project.dir))  # fmt: skip
     state.add_version(number, phase.id, len(kept), digest)
     (root / "LATEST").write_text(name + "\n", encoding="utf-8")
     summary.version, summary.version_dir, summary.diff = name, out, diff

@@ -672,7 +672,14 @@ def _highlight(text: str, quote: str) -> str:
 # -- entry points ----------------------------------------------------------------------------
 
 
-def write_report(kept: Path, rejected: Path, out: Path, *, corpus_dir: Path | None = None) -> Path:
+def write_report(
+    kept: Path,
+    rejected: Path,
+    out: Path,
+    *,
+    corpus_dir: Path | None = None,
+    reviews: Path | None = None,
+) -> Path:
     """Write the HTML report of a verify run.
 
     Args:
@@ -681,6 +688,7 @@ def write_report(kept: Path, rejected: Path, out: Path, *, corpus_dir: Path | No
         out: the HTML file to write; its folder is created.
         corpus_dir: the corpus the samples came from, so that coverage counts every document
             and section and cited text is shown whole; None to use the samples alone.
+        reviews: the reviews file of ``groundset review``; None for the one beside ``kept``.
 
     Returns:
         ``out``.
@@ -692,7 +700,7 @@ def write_report(kept: Path, rejected: Path, out: Path, *, corpus_dir: Path | No
 
     sections = corpus_sections(corpus_dir) if corpus_dir is not None else None
     kept_lines, rejected_lines = read_judged(kept), read_judged(rejected)
-    figures = reviews_of_files(kept_lines, rejected_lines, reviews_path_for(kept))
+    figures = reviews_of_files(kept_lines, rejected_lines, reviews or reviews_path_for(kept))
     page = render_report(
         kept_lines, rejected_lines, sections, review=figures.lines() if figures else None
     )

@@ -43,6 +43,8 @@ __all__ = [
     "ReviewServer",
     "draw_review",
     "export_reviewed_claims",
+    "project_review_files",
+    "project_reviews_path",
     "review_figures",
     "reviews_of_files",
     "reviews_path_for",
@@ -64,6 +66,36 @@ class ReviewItem:
     @property
     def id(self) -> str:
         return self.judged.verdict.sample_id
+
+
+def project_review_files(project_file: Path) -> tuple[Path, Path, Path, Path]:
+    """The kept and rejected files of a project's newest version, its corpus, and the
+    project's reviews file (``reviews.jsonl`` in the project directory, kept across versions).
+
+    Raises:
+        UsageError: the project file is invalid, or no version has been published yet.
+    """
+    from groundset.project import load_project
+
+    project = load_project(project_file)
+    latest = project.dir / "versions" / "LATEST"
+    if not latest.is_file():
+        raise UsageError(
+            f"the project {project.name} has no published dataset version to review yet",
+            fix=f"run `groundset run {project_file}` first",
+        )
+    version = project.dir / "versions" / latest.read_text(encoding="utf-8").strip()
+    return (
+        version / "kept.jsonl",
+        version / "rejected.jsonl",
+        project.corpus_dir,
+        project_reviews_path(project.dir),
+    )
+
+
+def project_reviews_path(project_dir: Path) -> Path:
+    """A project's reviews file: one for all its versions, so reviews outlive a refresh."""
+    return project_dir / "reviews.jsonl"
 
 
 def reviews_path_for(kept: Path) -> Path:

@@ -215,3 +215,53 @@ def test_refresh_retires_what_no_longer_holds_and_refills(
         assert where.startswith("Caching") and "rewritten in a later deploy" in text
     kept_v2 = read(root / "versions" / "v2" / "kept.jsonl")
     assert {r["id"] for r in kept_v2} == (set(kept_v1) - set(reasons)) | set(diff["added"])
+
+
+def test_a_project_review_outlives_a_refresh_and_reaches_the_report_and_card(
+    tmp_path: Path,
+    drf_server: SiteServer,
+    model: ScriptedServer,
+    make_project: Callable[..., Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from groundset.review import ReviewLog, project_review_files, review_inputs
+
+    project = make_project(
+        tmp_path / "p", drf_server.url, tasks="qa = 100",
+        generate=f'base_url = "{model.url}"\nmodel = "scripted"', budget="samples = 60",
+    )  # fmt: skip
+    assert main(["review", str(project), "--summary"]) == 2  # a usage error
+    assert "no published dataset version to review yet" in capsys.readouterr().err
+    assert main(["run", str(project)]) == 0
+    root = project.parent / "drf"
+    kept, rejected, corpus, reviews = project_review_files(project)
+    assert kept == root / "versions" / "v1" / "kept.jsonl" and reviews == root / "reviews.jsonl"
+    # Every kept sample reviewed and kept, every claim supported.
+    inputs = review_inputs(kept, rejected, corpus=corpus, n_kept=1000, n_rejected=0,
+                           reviews=reviews)  # fmt: skip
+    log = ReviewLog(reviews)
+    for item in inputs.items:
+        log.record(item, [True] * len(item.judged.verdict.claims), keep=True)
+    capsys.readouterr()
+    assert main(["review", str(project), "--summary", "--kept-sample", "1000"]) == 0
+    n = len(inputs.items)
+    assert f"kept set precision: 100% ({n} of {n} kept samples" in capsys.readouterr().out
+
+    # The docs change: the refresh re-verifies what cites changed pages. The reviews stay, and
+    # those of samples whose sources changed are counted as given on older sources.
+    drf_server.root = new_deploy(tmp_path)
+    assert main(["refresh", str(project)]) == 0
+    capsys.readouterr()
+    kept_v2 = root / "versions" / "v2" / "kept.jsonl"
+    assert project_review_files(project)[0] == kept_v2
+    old_sources = {line["sample_id"]: line["sources"] for line in read(reviews)}
+    moved = [
+        r["id"] for r in [*read(kept_v2), *read(root / "versions" / "v2" / "rejected.jsonl")]
+        if r["id"] in old_sources
+        and old_sources[r["id"]] != {s["chunk_id"]: s["content_sha256"] for s in r["sources"]}
+    ]  # fmt: skip
+    assert moved, "the refresh changed the sources of no reviewed sample"
+    page = (root / "versions" / "v2" / "report.html").read_text()
+    assert f"{len(moved)} of the reviews were given on older sources" in page
+    card = (root / "versions" / "v2" / "README.md").read_text()
+    assert "## Human review" in card and "kept set precision" in card
