@@ -25,7 +25,7 @@ import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -232,6 +232,7 @@ class ReviewFigures:
     by_reason: dict[str, tuple[int, int]]
     drawn: int
     stale: int = 0
+    claims_by_task: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def precision(self) -> tuple[float, float, float] | None:
@@ -264,6 +265,9 @@ class ReviewFigures:
                 f"claims: the reviewer agrees with the verifier on {self.claims_agreeing} of "
                 f"{self.claims_reviewed}"
             )
+            if len(self.claims_by_task) > 1:
+                for task, (agreeing, n) in sorted(self.claims_by_task.items()):
+                    out.append(f"  {task}: agrees on {agreeing} of {n}")
         if self.stale:
             out.append(
                 f"{self.stale} of the reviews were given on older sources: a refresh has changed "
@@ -278,6 +282,7 @@ def review_figures(
     """The figures of the drawn ``items`` that have a verdict."""
     kept_reviewed = kept_good = rejected_reviewed = would_keep = claims = agreeing = stale = 0
     by_reason: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_task: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for item in items:
         given = verdicts.get(item.id)
         if given is None:
@@ -301,9 +306,13 @@ def review_figures(
             if isinstance(label, bool):
                 claims += 1
                 agreeing += label == claim.supported
+                if sample is not None:
+                    by_task[sample.task][0] += label == claim.supported
+                    by_task[sample.task][1] += 1
     return ReviewFigures(
         kept_reviewed, kept_good, rejected_reviewed, would_keep, claims, agreeing,
         {reason: (k, n) for reason, (k, n) in by_reason.items()}, len(items), stale,
+        {task: (k, n) for task, (k, n) in by_task.items()},
     )  # fmt: skip
 
 

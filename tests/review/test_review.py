@@ -169,6 +169,10 @@ def test_the_figures_and_the_export_follow_the_verdicts_given(
         c.supported != (n == 0) for n, i in enumerate(rejected) for c in i.judged.verdict.claims
     )
     assert (figures.claims_reviewed, figures.claims_agreeing) == (n_claims, n_claims - disagreeing)
+    # By task, the same claims split by their sample's task.
+    tasks = Counter(i.judged.sample.task for i in inputs.items for _ in i.judged.verdict.claims)  # type: ignore[union-attr]
+    assert {t: n for t, (_, n) in figures.claims_by_task.items()} == dict(tasks)
+    assert sum(a for a, _ in figures.claims_by_task.values()) == n_claims - disagreeing
 
     code = main(["review", str(verified.kept), str(verified.rejected), "--corpus",
                  str(verified.corpus), "--kept-sample", "5", "--rejected-sample", "3",
