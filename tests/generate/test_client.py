@@ -164,11 +164,20 @@ def test_a_server_refusing_json_schema_is_asked_again_with_a_grammar_and_from_th
 def test_requests_in_flight_when_json_schema_is_refused_all_go_again_with_the_grammar() -> None:
     # Two workers send json_schema at once; both are refused, the second after the first has
     # already switched the client to the grammar. Neither may fail the run.
+    import threading
     from concurrent.futures import ThreadPoolExecutor
+
+    # The first refusal waits until the second json_schema request has arrived, so that it is
+    # in flight when the client switches, however the two threads are scheduled.
+    second_sent = threading.Event()
 
     def script(n: int, body: dict[str, Any]) -> Reply:
         if "response_format" in body:
-            return Reply(status=500, error=LLAMA_CPP_REFUSAL, delay_s=0.3 if n == 2 else 0.0)
+            if n == 1:
+                second_sent.wait(timeout=10)
+                return Reply(status=500, error=LLAMA_CPP_REFUSAL)
+            second_sent.set()
+            return Reply(status=500, error=LLAMA_CPP_REFUSAL, delay_s=0.3)
         return Reply('{"a": "x"}')
 
     server = ScriptedServer(script)
