@@ -10,6 +10,7 @@ next crawl of the same corpus (see :class:`~groundset.crawl.ledger.CrawlLedger`)
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -123,11 +124,20 @@ def crawl(
         )
         finished = _run_spider(scrapy_settings(settings), spider_kwargs)
         spider: DocsSpider = finished["spider"]
-        report = ledger.finish(
-            interrupted=finished["reason"] != "finished",
-            # A start page that failed hides everything below it: nothing is known removed.
-            saw_everything=not spider.limited and not spider.start_failures,
-        )
+        failure = spider.storage_failure
+        try:
+            report = ledger.finish(
+                interrupted=failure is not None or finished["reason"] != "finished",
+                # A start page that failed hides everything below it: nothing is known removed.
+                saw_everything=not spider.limited and not spider.start_failures,
+            )
+        except (OSError, sqlite3.Error):
+            if failure is None:
+                raise
+            # The disk is still full: the run stays open in the manifest, which the next
+            # crawl resumes all the same. The first failure is the one to report.
+        if failure is not None:
+            raise failure
     if finished["reason"] == "shutdown":
         raise KeyboardInterrupt
     _check_nothing_silent(report, start_urls)

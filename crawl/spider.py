@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -20,6 +21,7 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import (
     CannotResolveHostError,
+    CloseSpider,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
@@ -120,6 +122,9 @@ class DocsSpider(scrapy.Spider):
         self.on_page = on_page
         self.limited = False
         self.start_failures: set[str] = set()
+        # The first write to the corpus that failed (a full or read-only disk): it stops the
+        # crawl, and the runner raises it once the spider has closed.
+        self.storage_failure: OSError | sqlite3.Error | None = None
         self._seen: set[str] = set()
         self._scheduled = 0
         # Redirects seen by earlier runs: their targets are asked for directly, with their
@@ -218,6 +223,12 @@ class DocsSpider(scrapy.Spider):
         yield from self._page_requests(_rebased(locs, response.url, self.scope), depth=1)
 
     def parse_page(self, response: Response) -> Iterable[Request]:
+        try:
+            yield from self._parse_page(response)
+        except (OSError, sqlite3.Error) as exc:
+            self._stop_on_storage_failure(exc)
+
+    def _parse_page(self, response: Response) -> Iterable[Request]:
         requested: str = response.meta["groundset_url"]
         depth: int = response.meta["depth"]
         if response.status == 304:
@@ -258,6 +269,12 @@ class DocsSpider(scrapy.Spider):
         yield from self._follow(links, depth)
 
     def page_failed(self, failure: Failure) -> None:
+        try:
+            self._page_failed(failure)
+        except (OSError, sqlite3.Error) as exc:
+            self._stop_on_storage_failure(exc)
+
+    def _page_failed(self, failure: Failure) -> None:
         request: Request = failure.request  # type: ignore[attr-defined]
         url = request.meta.get("groundset_url", request.url)
         depth = request.meta.get("depth", 0)
@@ -270,6 +287,16 @@ class DocsSpider(scrapy.Spider):
             self.ledger.record_failure(url, reason, depth)
         if self.on_page is not None:
             self.on_page(url, kind)
+
+    def _stop_on_storage_failure(self, exc: OSError | sqlite3.Error) -> None:
+        """A page that cannot be stored is not a bad page but a crawl that cannot go on.
+
+        Going on would fetch pages only to lose them, and a crawl that ran to its end would
+        mark every page it failed to store as removed from the site.
+        """
+        if self.storage_failure is None:
+            self.storage_failure = exc
+        raise CloseSpider("storage_failure")
 
     # -- helpers ---------------------------------------------------------------------------
 

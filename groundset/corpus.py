@@ -279,7 +279,13 @@ class Corpus:
         """Write a document file atomically: a crash leaves the old file or the new, never half."""
         path = self.doc_path(slug)
         tmp = path.with_suffix(".md.tmp")
-        tmp.write_text(doc.to_text(), encoding="utf-8")
+        try:
+            tmp.write_text(doc.to_text(), encoding="utf-8")
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half file behind
+            if exc.filename is None:  # a failed write names no file; the error should
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
+            raise
         os.replace(tmp, path)
 
     def read_document(self, slug: str) -> Document | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -21,7 +22,7 @@ from groundset.errors import StateError
 from groundset.locks import LOCK_NAME
 from groundset.state import ProjectState
 
-from fixture_paths import fixture_path
+from fixture_paths import copy_site, fixture_path
 from sitesrv import SiteServer
 
 JUNK = b"\x00\x13 not a database, just bytes \xff" * 200
@@ -205,11 +206,7 @@ def test_a_full_disk_is_one_line_and_the_rerun_ends_as_an_undisturbed_crawl(
     corpus = small_disk / "corpus"
     try:
         assert main(["crawl", server.url, "--corpus", str(corpus)]) == 1
-        lines = [line for line in _stderr_lines(capsys) if line.startswith("groundset:")]
-        assert lines == [
-            "groundset: error: the disk is full (database or disk is full) (free some space and"
-            " run the same command again: it resumes where it stopped)"
-        ]
+        _assert_one_disk_full_line(capsys)
         subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
         assert main(["crawl", server.url, "--corpus", str(corpus)]) == 0
     finally:
@@ -219,6 +216,94 @@ def test_a_full_disk_is_one_line_and_the_rerun_ends_as_an_undisturbed_crawl(
     with Corpus(corpus) as after, Corpus(drf_corpus_old) as undisturbed:
         assert _by_path(after) == _by_path(undisturbed)
         assert len(after.pages("active")) == 70
+
+
+def test_a_disk_that_fills_during_a_refresh_stops_it_and_marks_no_page_removed(
+    small_disk: Path,
+    drf_corpus_new: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    server = SiteServer(copy_site("v2026-07-31", tmp_path / "site-old"))
+    corpus = small_disk / "corpus"
+    crawl_cmd = ["crawl", server.url, "--corpus", str(corpus)]
+    try:
+        assert main(crawl_cmd) == 0
+        server.root = copy_site("v2026-08-18", tmp_path / "site-new")
+        # Room for a changed page or two, not for the whole refresh: the manifest has pages to
+        # spare inside its file, so the Markdown files are what runs out first.
+        ballast = small_disk / "ballast"
+        ballast.write_bytes(b"\0" * (shutil.disk_usage(small_disk).free - 48 * 1024))
+        capsys.readouterr()
+        assert main(crawl_cmd) == 1
+        _assert_one_disk_full_line(capsys)
+        with Corpus(corpus) as stopped:
+            # Every page the refresh did not get to store is still there, none marked removed.
+            assert len(stopped.pages("active")) == 70
+            assert not stopped.pages("removed")
+            assert not list((corpus / "docs").glob("*.tmp"))
+        ballast.unlink()
+        assert main(crawl_cmd) == 0
+    finally:
+        server.close()
+    with Corpus(corpus) as after, Corpus(drf_corpus_new) as undisturbed:
+        assert _by_path(after) == _by_path(undisturbed)
+
+
+def test_markdown_files_that_cannot_be_written_stop_the_refresh_though_the_manifest_can_be(
+    drf_corpus_new: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A disk can be too full for a new file while SQLite still has free pages inside its own:
+    the crawl must stop all the same, not run to its end and call the pages it lost removed."""
+    corpus = tmp_path / "corpus"
+    server = SiteServer(copy_site("v2026-07-31", tmp_path / "site-old"))
+    written = 0
+    write_document = Corpus.write_document
+
+    def fills_up(self: Corpus, slug: str, doc: object) -> None:
+        nonlocal written
+        if written == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written += 1
+        write_document(self, slug, doc)  # type: ignore[arg-type]
+
+    crawl_cmd = ["crawl", server.url, "--corpus", str(corpus)]
+    try:
+        assert main(crawl_cmd) == 0
+        server.root = copy_site("v2026-08-18", tmp_path / "site-new")
+        capsys.readouterr()
+        monkeypatch.setattr(Corpus, "write_document", fills_up)
+        assert main(crawl_cmd) == 1
+        (line,) = [line for line in _stderr_lines(capsys) if line.startswith("groundset:")]
+        assert line == (
+            "groundset: error: no space left on the device (free some space and run the same"
+            " command again: it resumes where it stopped)"
+        )
+        with Corpus(corpus) as stopped:
+            assert not stopped.pages("removed")
+            assert stopped.runs()[-1].state == "interrupted"
+        monkeypatch.undo()
+        assert main(crawl_cmd) == 0
+    finally:
+        server.close()
+    with Corpus(corpus) as after, Corpus(drf_corpus_new) as undisturbed:
+        assert _by_path(after) == _by_path(undisturbed)
+
+
+def _assert_one_disk_full_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """The one line a full disk gives, from the manifest or from a Markdown file alike."""
+    lines = [line for line in _stderr_lines(capsys) if line.startswith("groundset:")]
+    assert len(lines) == 1, lines
+    assert re.fullmatch(
+        r"groundset: error: (the disk is full \(database or disk is full\)|no space left on the"
+        r" device writing \S+\.md) \(free some space and run the same command again: it"
+        r" resumes where it stopped\)",
+        lines[0],
+    ), lines[0]
 
 
 def _by_path(corpus: Corpus) -> dict[str, str]:
