@@ -33,8 +33,10 @@ from groundset.verify.text import (
     code_identifiers,
     named_terms,
     negated_stems,
+    negates_only_conditions,
     numbers,
     plainly_stated,
+    states_the_contrary,
     stem,
     words,
 )
@@ -100,7 +102,13 @@ def _negation_mismatch(claim: str, sentences: Sequence[str]) -> bool:
     claim_negated = negated_stems(claim)
     negations = [negated_stems(s) for s in sentences]
     if claim_negated is not None:
-        return all(n is None for n in negations)
+        # "falls back to the defaults if no settings are defined" restates "checks for settings,
+        # and otherwise falls back to the defaults": a contrast word negates a condition too.
+        conditional = negates_only_conditions(claim)
+        return all(
+            n is None and not (conditional and states_the_contrary(s))
+            for n, s in zip(negations, sentences, strict=True)
+        )
     # A sentence negates a word the claim states plainly ("is not performed" vs "is performed"),
     # and does not state it plainly itself elsewhere.
     stems = set(claim_stems(claim))

@@ -326,6 +326,30 @@ def negated_stems(text: str) -> set[str] | None:
     return governed
 
 
+# A condition's other side stated without a negation cue: "the object checks for user-defined
+# settings, and otherwise falls back to the defaults" says what happens when there are none.
+_CONTRAST = re.compile(r"\b(?:otherwise|unless|except|instead|rather\s+than)\b", re.IGNORECASE)
+_CONDITION = re.compile(r"\b(?:if|when|whenever|unless)\b", re.IGNORECASE)
+
+
+def states_the_contrary(text: str) -> bool:
+    """Whether ``text`` says what holds when something else does not, without a negation cue."""
+    return _CONTRAST.search(text) is not None
+
+
+def negates_only_conditions(text: str) -> bool:
+    """Whether every negation of ``text`` sits in a condition ("if no settings are defined")."""
+    folded, _ = mask_code(_FENCE_LINE.sub("", fold(text)))
+    matches = list(_NEGATION.finditer(folded))
+    if not matches:
+        return False
+    for match in matches:
+        clause = _CLAUSE_END.split(folded[: match.start()])[-1]
+        if _CONDITION.search(clause) is None:
+            return False
+    return True
+
+
 def plainly_stated(text: str) -> set[str]:
     """Stems of the content words of ``text`` that occur outside every negation's reach.
 

@@ -83,6 +83,12 @@ def pagination_sections() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def settings_sections() -> dict[str, str]:
+    """The sections of the DRF settings page."""
+    return drf_sections("api-guide/settings")
+
+
+@pytest.fixture(scope="session")
 def pagination_chunks(pagination_sections: dict[str, str]) -> dict[str, Any]:
     """One Chunk per section of the DRF pagination page, by heading."""
     return {

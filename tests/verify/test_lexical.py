@@ -86,6 +86,21 @@ def test_a_claim_affirming_what_the_docs_negate_is_a_negation_mismatch(
     assert result.reasons == ("negation_mismatch",)
 
 
+def test_a_negated_condition_restating_an_otherwise_is_no_negation_mismatch(
+    settings_sections: dict[str, str],
+) -> None:
+    evidence = settings_sections["Accessing settings"]
+    assert "will check for any user-defined settings, and otherwise fall back" in evidence
+    claim = "It checks for any user-defined settings, and falls back to default values if no"
+    restated = check(f"{claim} settings are defined.", evidence)
+    assert "negation_mismatch" not in restated.reasons
+    # Without the contrast the polarity check still holds.
+    flipped = check(
+        "The api_settings object does not check for any user-defined settings.", evidence
+    )
+    assert "negation_mismatch" in flipped.reasons
+
+
 def test_wice_claim_with_numbers_the_page_lacks(by_id: dict[str, dict[str, Any]]) -> None:
     row = by_id["dev03716"]  # "Gill has won 21 awards from 44 nominations." (label 0)
     assert row["label"] == 0

@@ -8,6 +8,7 @@ from groundset.verify.text import (
     fold,
     named_terms,
     negated_stems,
+    negates_only_conditions,
     numbers,
     plainly_stated,
     split_sentences,
@@ -106,6 +107,14 @@ def test_negation_names_what_it_governs() -> None:
     assert negated_stems("The checker needs no model: it measures coverage") == {"model"}
     sentence = "It splits train and eval by source document, so that no document feeds both sides."
     assert "docum" in plainly_stated(sentence) and "feed" not in plainly_stated(sentence)
+
+
+def test_a_negation_in_a_condition_is_told_apart() -> None:
+    assert negates_only_conditions("It falls back to the defaults if no settings are defined.")
+    assert negates_only_conditions("When the header is not sent, the server guesses")
+    assert not negates_only_conditions("It does not check for settings.")
+    assert not negates_only_conditions("If set, it does not check for settings, and no more.")
+    assert not negates_only_conditions("It checks for settings.")
 
 
 def test_fold_and_content_words() -> None:
