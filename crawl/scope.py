@@ -16,7 +16,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from groundset.errors import UsageError
 
-__all__ = ["NON_HTML_EXTENSIONS", "Scope", "normalize_url", "validate_start_url"]
+__all__ = [
+    "NON_HTML_EXTENSIONS",
+    "Scope",
+    "normalize_url",
+    "validate_start_url",
+    "version_segments",
+]
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|ref_src)$")
 _INDEX_FILES = ("index.html", "index.htm")
@@ -32,6 +38,32 @@ NON_HTML_EXTENSIONS = frozenset((
     "woff2", "xls", "xlsx", "xml", "xz", "zip",
 ))
 # fmt: on
+
+
+# A docs version in a path: "1.3", "v0.11", "29.3", "2.x", "5.1.2". A bare "v2" or "3" is left
+# alone: it names an API version as often as a docs version.
+_VERSION = re.compile(r"v?\d+(?:\.(?:\d+|x))+", re.IGNORECASE)
+# A language segment before a version (Read the Docs' /en/1.2/, Django's /en/5.1/).
+_LANGUAGE = re.compile(r"[a-z]{2}(?:[-_][a-z]{2,4})?", re.IGNORECASE)
+
+
+def version_segments(url: str) -> frozenset[tuple[int, str]]:
+    """The docs versions a URL's path is under, as (segment index, version) pairs.
+
+    A version segment is a version tree's when more path follows it (``/docs/29.3/intro``) or a
+    language segment precedes it (``/en/1.2/``); a page named by a version
+    (``/releases/1.2.3/``) is a page, not a tree.
+    """
+    segments = urlsplit(url).path.split("/")[1:]
+    found = set()
+    for i, segment in enumerate(segments):
+        if not _VERSION.fullmatch(segment):
+            continue
+        deeper = any(segments[i + 1 :])
+        after_language = i > 0 and _LANGUAGE.fullmatch(segments[i - 1]) is not None
+        if deeper or after_language:
+            found.add((i, segment.lower()))
+    return frozenset(found)
 
 
 def normalize_url(url: str) -> str:

@@ -41,7 +41,7 @@ from twisted.python.failure import Failure
 
 from .extract import extract
 from .ledger import CrawlLedger
-from .scope import Scope, normalize_url
+from .scope import Scope, normalize_url, version_segments
 
 __all__ = ["DocsSpider", "ScopeMiddleware"]
 
@@ -130,10 +130,20 @@ class DocsSpider(scrapy.Spider):
         # Redirects seen by earlier runs: their targets are asked for directly, with their
         # validators, instead of through a redirect that would drop them.
         self._redirects = ledger.corpus.aliases("redirect")
+        # The docs versions the start URLs are under (``/en/5.1/``), and those their redirects
+        # lead to (``/`` to ``/en/5.1/``): pages under any other version are old versions.
+        self._current_versions = set().union(*(version_segments(u) for u in start_urls))
+        for url in start_urls:
+            if url in self._redirects:
+                self._current_versions |= version_segments(self._redirects[url])
+        # Until every start page has answered, a redirect may still name the current version:
+        # a page that looks like another version's is fetched, and judged once it answers.
+        self._starts_pending = set(start_urls)
 
     async def start(self) -> AsyncIterator[Request]:
         done = self.ledger.corpus.done_in_run(self.ledger.run.id)
         self._seen.update(done)
+        self._starts_pending -= set(done)
         self._scheduled = len(done)
         for request in self._sitemap_requests():
             yield request
@@ -153,11 +163,14 @@ class DocsSpider(scrapy.Spider):
             if url in self._redirects:
                 self.ledger.record_alias(url, self._redirects[url], "redirect")
                 self._seen.add(url)
+                self._starts_pending.discard(url)  # its target's version is known already
                 url = self._redirects[url]
             if url in self._seen:
                 continue
             self._seen.add(url)
             reason = self.scope.reason_to_skip(url, depth)
+            if not reason and not self._starts_pending and self._old_version(url):
+                reason = "old_version"
             if reason:
                 self.ledger.record_skip(url, reason)
                 continue
@@ -232,10 +245,20 @@ class DocsSpider(scrapy.Spider):
         requested: str = response.meta["groundset_url"]
         depth: int = response.meta["depth"]
         if response.status == 304:
+            self._starts_pending.discard(requested)
             yield from self._follow(self.ledger.record_not_modified(requested, depth), depth)
             return
         url = self._final_url(response, requested)
+        if requested in self._starts_pending:
+            self._starts_pending.discard(requested)
+            if url is not None:
+                self._current_versions |= version_segments(url)
         if url is None:
+            return
+        if self._old_version(url):
+            self.ledger.record_skip(url, "old_version")
+            if self.on_page is not None:
+                self.on_page(url, "skip")
             return
         if not isinstance(response, TextResponse) or not _is_html(response):
             self.ledger.record_skip(url, "non_html")
@@ -281,6 +304,7 @@ class DocsSpider(scrapy.Spider):
         kind, reason = _classify(failure)
         if url in self.start_urls:
             self.start_failures.add(url)
+            self._starts_pending.discard(url)
         if kind == "skip":
             self.ledger.record_skip(url, reason)
         else:
@@ -299,6 +323,13 @@ class DocsSpider(scrapy.Spider):
         raise CloseSpider("storage_failure")
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _old_version(self, url: str) -> bool:
+        """Whether ``url`` is under a docs version that none of the start URLs is under."""
+        if self.all_versions:
+            return False
+        versions = version_segments(url)
+        return bool(versions) and not versions & self._current_versions
 
     def _follow(self, links: list[str], depth: int) -> Iterable[Request]:
         if self.follow_links:

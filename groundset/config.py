@@ -58,7 +58,8 @@ class CrawlSettings(_Settings):
     versions: Literal["current", "all"] = Field(
         default="current",
         description="current: pages of other docs versions (Docusaurus's old and unreleased "
-        "versions, marked by their version banner) are skipped as old_version; all: kept",
+        "versions, marked by their version banner, and pages under a version path such as "
+        "/en/2.4.2/ that no start URL is under) are skipped as old_version; all: kept",
     )
     # Politeness.
     obey_robots: bool = True
