@@ -23,6 +23,7 @@ import math
 import random
 import secrets
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ __all__ = [
 Side = Literal["kept", "rejected"]
 #: The z of a two-sided 95% interval.
 _Z95 = 1.959963984540054
+#: How long a sample shown to one reviewer is held back from the others.
+LEASE_S = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -427,19 +430,52 @@ class ReviewSession:
         self.by_id = {item.id: item for item in self.items}
         self.log = log
         self.texts = texts or {}
+        # Sample id -> (reviewer, when shown): two tabs or two people get different samples.
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
 
-    def state(self) -> dict[str, Any]:
-        """How far the review is, and the next unreviewed item (None when all are done)."""
-        verdicts = self.log.latest()
-        left = [item for item in self.items if item.id not in verdicts]
+    def state(self, reviewer: str = "") -> dict[str, Any]:
+        """How far the review is, and the next unreviewed item for ``reviewer`` (None when all
+        are done).
+
+        The item is held for that reviewer (:data:`LEASE_S`), so that another one is shown
+        another sample; a reload shows the same one again. Only when every unreviewed sample is
+        held by someone else is the one held longest shown a second time.
+        """
+        with self._lock:
+            verdicts = self.log.latest()
+            left = [item for item in self.items if item.id not in verdicts]
+            item = self._lease(left, reviewer)
         return {
             "done": len(self.items) - len(left),
             "total": len(self.items),
-            "item": item_view(left[0], self.texts) if left else None,
+            "item": item_view(item, self.texts) if item else None,
             "figures": review_figures(self.items, verdicts).lines(),
         }
 
-    def record(self, payload: Any) -> dict[str, Any]:
+    def _lease(self, left: list[ReviewItem], reviewer: str) -> ReviewItem | None:
+        now = time.monotonic()
+        open_ids = {item.id for item in left}
+        self._leases = {
+            sid: (who, since)
+            for sid, (who, since) in self._leases.items()
+            if sid in open_ids and now - since < LEASE_S
+        }
+        mine = [i for i in left if i.id in self._leases and self._leases[i.id][0] == reviewer]
+        if mine:
+            self._leases[mine[0].id] = (reviewer, now)
+            return mine[0]
+        free = [item for item in left if item.id not in self._leases]
+        if free:
+            chosen = free[0]
+        elif left:
+            chosen = min(left, key=lambda item: self._leases[item.id][1])
+        else:
+            return None
+        self._leases[chosen.id] = (reviewer, now)
+        return chosen
+
+    def record(self, payload: Any, reviewer: str = "") -> dict[str, Any]:
         """Record one verdict from the page; ValueError names what is wrong with it."""
         if not isinstance(payload, dict):
             raise ValueError("the verdict is not a JSON object")
@@ -459,7 +495,9 @@ class ReviewSession:
         note = payload.get("note", "")
         if not isinstance(note, str):
             raise ValueError("note must be text")
-        return self.log.record(item, claims, payload["keep"], note[:2000])
+        with self._lock:
+            self._leases.pop(item.id, None)
+            return self.log.record(item, claims, payload["keep"], note[:2000])
 
 
 class ReviewServer:
@@ -531,7 +569,7 @@ def _handler(session: ReviewSession, token: str) -> type[BaseHTTPRequestHandler]
             if path == "/":
                 self._send(HTTPStatus.OK, "text/html; charset=utf-8", PAGE.encode())
             elif path == "/api/state":
-                self._json(HTTPStatus.OK, session.state())
+                self._json(HTTPStatus.OK, session.state(self._reviewer()))
             else:
                 self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found\n")
 
@@ -544,11 +582,15 @@ def _handler(session: ReviewSession, token: str) -> type[BaseHTTPRequestHandler]
                 return
             length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
             try:
-                session.record(json.loads(self.rfile.read(length) or b"null"))
+                session.record(json.loads(self.rfile.read(length) or b"null"), self._reviewer())
             except (ValueError, UnicodeDecodeError) as exc:
                 self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
                 return
-            self._json(HTTPStatus.OK, session.state())
+            self._json(HTTPStatus.OK, session.state(self._reviewer()))
+
+        def _reviewer(self) -> str:
+            """The page's own id for itself (one per tab), which leases are held for."""
+            return self.headers.get("X-Reviewer", "")[:64]
 
         def _json(self, status: HTTPStatus, data: Any) -> None:
             body = json.dumps(data, ensure_ascii=False).encode()

@@ -73,12 +73,18 @@ def review(verified: Verified, tmp_path: Path) -> Iterator[tuple[ReviewServer, P
         yield server, reviews
 
 
-def _call(server: ReviewServer, path: str, body: Any = None, token: str | None = None) -> Any:
+def _call(
+    server: ReviewServer,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
+    reviewer: str = "",
+) -> Any:
     token = server.token if token is None else token
     request = urllib.request.Request(
         f"http://127.0.0.1:{server.port}{path}?token={token}",
         data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "X-Reviewer": reviewer},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
@@ -141,6 +147,32 @@ def test_verdicts_are_saved_as_given_resume_and_count_once(
     with ReviewServer(ReviewSession(inputs.items, inputs.log, inputs.texts)) as again:
         state = _call(again, "/api/state")
         assert state["done"] == 1 and state["item"]["id"] != first["id"]
+
+
+def test_two_tabs_are_shown_different_samples_and_a_reload_the_same_one(
+    review: tuple[ReviewServer, Path],
+) -> None:
+    server, _ = review
+
+    def verdict_on(item: dict[str, Any]) -> dict[str, Any]:
+        return {"sample_id": item["id"], "claims": [True] * len(item["claims"]), "keep": True}
+
+    first = _call(server, "/api/state", reviewer="tab-a")["item"]
+    second = _call(server, "/api/state", reviewer="tab-b")["item"]
+    assert first["id"] != second["id"]
+    assert _call(server, "/api/state", reviewer="tab-a")["item"]["id"] == first["id"]
+    # Saving frees a tab's sample and shows it the next one nobody holds.
+    after = _call(server, "/api/verdict", verdict_on(first), reviewer="tab-a")
+    assert after["done"] == 1 and after["item"]["id"] not in (first["id"], second["id"])
+    assert _call(server, "/api/state", reviewer="tab-b")["item"]["id"] == second["id"]
+    # Reviewing on through both tabs covers every drawn sample once.
+    seen = {first["id"]}
+    for tab, state in (("tab-b", {"item": second}), ("tab-a", after)):
+        while state["item"] is not None and state["item"]["id"] not in seen:
+            seen.add(state["item"]["id"])
+            state = _call(server, "/api/verdict", verdict_on(state["item"]), reviewer=tab)
+    final = _call(server, "/api/state", reviewer="tab-a")
+    assert final["done"] == final["total"] == len(seen) == 6 and final["item"] is None
 
 
 def test_the_figures_and_the_export_follow_the_verdicts_given(
