@@ -13,6 +13,9 @@ The collection's metadata records the embedder that built it.
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,9 +59,10 @@ class ChunkStore:
         name: the collection's name.
     """
 
-    def __init__(self, client: ClientAPI, name: str) -> None:
+    def __init__(self, client: ClientAPI, name: str, directory: Path | None = None) -> None:
         self._client = client
         self.name = name
+        self._directory = directory
         self.max_batch = client.get_max_batch_size()
         self._collection = self._open_collection()
 
@@ -91,7 +95,7 @@ class ChunkStore:
                 )
             else:
                 client = chromadb.PersistentClient(path=str(location), settings=settings)
-            return cls(client, name)
+            return cls(client, name, None if isinstance(location, str) else location)
         except Exception as exc:  # Chroma raises bare Exceptions and httpx errors alike.
             if isinstance(location, str):
                 where = f"the Chroma server at {location}"
@@ -124,9 +128,16 @@ class ChunkStore:
         self._collection.modify(metadata={"embedder": embedder, "dimension": dimension})
 
     def reset(self) -> None:
-        """Drop every chunk and the recorded embedder."""
+        """Drop every chunk and the recorded embedder.
+
+        Chroma forgets a deleted collection but leaves its vector files on disk, so in a local
+        directory each rebuild would leave a copy of the whole vector index behind: the folders of
+        segments that Chroma no longer knows are removed here.
+        """
         self._client.delete_collection(self.name)
         self._collection = self._open_collection()
+        if self._directory is not None:
+            remove_unused_segments(self._directory)
 
     def close(self) -> None:
         close = getattr(self._client, "close", None)
@@ -240,6 +251,38 @@ class ChunkStore:
             docs = list(result["documents"] or [""] * len(ids))
             yield ids, metas, docs, result.get("embeddings")
             offset += len(ids)
+
+
+def remove_unused_segments(directory: Path) -> list[str]:
+    """Remove the segment folders of a local Chroma directory that its catalogue does not list.
+
+    A folder is removed only when its name is a UUID and Chroma's ``segments`` table can be read
+    and does not name it; when the table cannot be read, nothing is removed.
+
+    Returns:
+        The names of the folders removed.
+    """
+    try:
+        db = sqlite3.connect(f"file:{directory / 'chroma.sqlite3'}?mode=ro", uri=True)
+        try:
+            live = {str(row[0]) for row in db.execute("SELECT id FROM segments")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return []
+    removed = []
+    for child in directory.iterdir():
+        if child.is_dir() and child.name not in live and _is_uuid(child.name):
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child.name)
+    return removed
+
+
+def _is_uuid(name: str) -> bool:
+    try:
+        return str(uuid.UUID(name)) == name
+    except ValueError:
+        return False
 
 
 def _metadata(chunk: Chunk, stamp: Mapping[str, Any]) -> dict[str, Any]:

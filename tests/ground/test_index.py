@@ -8,6 +8,7 @@ writes of the same chunks free).
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -195,6 +196,28 @@ def test_rebuild_switches_embedder(
         assert index.search("cache_page decorator", k=1)
     with Index.open(root) as index:
         assert index.embedder.name == str(other), "an index reopens with the model that built it"
+
+
+def test_a_rebuild_leaves_no_copy_of_the_old_vectors_on_disk(
+    drf_corpus_old: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    root = small_corpus(drf_corpus_old, tmp_path / "small", ["/api-guide/caching/"])
+    with Index.open(root, embedder=embedder) as index, Corpus(root) as corpus:
+        index.update(corpus)
+        first = segment_folders(root)
+        index.update(corpus, rebuild=True)
+        index.update(corpus, rebuild=True)
+        assert index.search("cache_page decorator", k=1)
+    left = segment_folders(root)
+    assert len(first) == len(left) == 1 and first != left, "one vector folder, the new one"
+    catalogue = sqlite3.connect(root / "index" / "chroma.sqlite3")
+    live = {row[0] for row in catalogue.execute("SELECT id FROM segments")}
+    catalogue.close()
+    assert left <= live
+
+
+def segment_folders(root: Path) -> set[str]:
+    return {p.name for p in (root / "index").iterdir() if p.is_dir()}
 
 
 def small_corpus(source: Path, dest: Path, suffixes: list[str]) -> Path:
