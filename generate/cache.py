@@ -42,7 +42,7 @@ class CallCache:
             schema="CREATE TABLE IF NOT EXISTS calls"
             " (key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL);",
             version=1,
-            heal="cached model answers (the calls are made again)",
+            heal="cached model answers",
             check_same_thread=False,
             isolation_level="DEFERRED",
             fix="move it away; generation then calls the model again",

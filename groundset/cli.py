@@ -323,6 +323,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"groundset: error: {line}", file=sys.stderr)
         return 1
+    except sqlite3.DatabaseError as exc:
+        if "malformed" not in str(exc):
+            raise
+        # Damage is looked for when each state file is opened; this is damage done since.
+        print(
+            f"groundset: error: a state file was damaged while this command ran ({exc}) (run the"
+            " same command again: it names the file and heals it, or says how to recover it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _disk_problem(exc: OSError | sqlite3.OperationalError) -> str | None:

@@ -22,6 +22,7 @@ from groundset.errors import StateError
 from groundset.locks import LOCK_NAME
 from groundset.state import ProjectState
 
+from damage import damage_page
 from fixture_paths import copy_site, fixture_path
 from sitesrv import SiteServer
 
@@ -53,6 +54,50 @@ def test_a_junk_manifest_is_one_line_naming_the_file_and_the_fix(
     assert (root / "corpus.sqlite").read_bytes() == JUNK
 
 
+def test_a_damaged_page_of_the_manifest_is_found_when_it_is_opened_not_mid_run(
+    drf_corpus_old: Path,
+    clone: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = clone(drf_corpus_old, tmp_path / "corpus")
+    manifest = root / "corpus.sqlite"
+    damage_page(manifest, "sqlite_autoindex_pages_1")  # the header and the rows are intact
+    damaged = manifest.read_bytes()
+    assert main(["index", "--corpus", str(root)]) == 1
+    (line,) = _stderr_lines(capsys)
+    assert line.startswith(
+        f"groundset: error: the corpus manifest {manifest} is damaged (database disk image is"
+        " malformed"
+    )
+    assert line.endswith(
+        f"(move corpus.sqlite away and crawl again into {root}; the crawl then rebuilds it)"
+    )
+    assert manifest.read_bytes() == damaged, "the user's file is left for them to recover"
+
+
+def test_damage_done_while_a_command_runs_is_one_line_not_a_traceback(
+    drf_corpus_old: Path,
+    clone: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = clone(drf_corpus_old, tmp_path / "corpus")
+
+    def damaged(self: Corpus, *args: object, **kwargs: object) -> None:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(Corpus, "documents", damaged)  # the manifest opened whole, then broke
+    assert main(["index", "--corpus", str(root)]) == 1
+    (line,) = _stderr_lines(capsys)
+    assert line == (
+        "groundset: error: a state file was damaged while this command ran (database disk image"
+        " is malformed) (run the same command again: it names the file and heals it, or says"
+        " how to recover it)"
+    )
+
+
 def test_a_junk_embedding_cache_is_moved_aside_and_the_index_goes_on(
     indexed_old: Path,
     clone: Callable[..., Path],
@@ -66,7 +111,10 @@ def test_a_junk_embedding_cache_is_moved_aside_and_the_index_goes_on(
     lines = _stderr_lines(capsys)
     warning = [line for line in lines if line.startswith("groundset: warning:")]
     assert len(warning) == 1
-    assert f"the embedding cache {cache} was damaged and is started afresh" in warning[0]
+    assert (
+        f"the embedding cache {cache} was damaged and is started afresh: its cached embeddings"
+        " are lost (the file is too damaged to count them)" in warning[0]
+    )
     (aside,) = (root / "index").glob("embeddings.sqlite.corrupt-*")
     assert aside.name in warning[0] and aside.read_bytes() == JUNK
     # A working, empty cache; the index itself is whole.

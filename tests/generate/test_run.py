@@ -15,6 +15,7 @@ from groundset.generate.choices import quote_choices
 from groundset.generate.prompts import passage_text
 from groundset.records import Chunk, Sample
 
+from damage import damage_page
 from scripted import COMPLETION_TOKENS, PROMPT_TOKENS, Reply, ScriptedServer, valid_answer
 
 
@@ -328,3 +329,25 @@ def test_a_damaged_call_cache_is_moved_aside_never_deleted(
     (aside,) = tmp_path.glob("calls.sqlite.corrupt-*")
     assert aside.read_bytes() == junk
     assert len(read(tmp_path / "second.jsonl")) == 4
+
+
+def test_a_call_cache_with_a_damaged_page_keeps_every_answer_it_can_still_read(
+    scripted: ScriptedServer, passages: MemoryPassages, tmp_path: Path
+) -> None:
+    from groundset.statefile import StateWarning
+
+    settings = settings_for(scripted, tmp_path)
+    first = generate_samples(passages, tmp_path / "first.jsonl", count=4, settings=settings)
+    assert first.usage.calls == 4
+    cache = tmp_path / "calls.sqlite"
+    damage_page(cache, "sqlite_autoindex_calls_1")  # the key index; the answers are intact
+    with pytest.warns(
+        StateWarning, match=r"started afresh: all 4 of its cached model answers were recovered"
+    ):
+        summary = generate_samples(passages, tmp_path / "second.jsonl", count=4, settings=settings)
+    # Every answer is found again in the fresh file: nothing is asked twice.
+    assert summary.usage.calls == 0 and len(scripted.requests) == 4
+    assert sorted(json.dumps(s["claims"]) for s in read(tmp_path / "second.jsonl")) == sorted(
+        json.dumps(s["claims"]) for s in read(tmp_path / "first.jsonl")
+    )
+    assert len(list(tmp_path.glob("calls.sqlite.corrupt-*"))) == 1
