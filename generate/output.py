@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from groundset.errors import UsageError
 
-__all__ = ["JsonlAppender", "done_ids", "rejected_path_for"]
+__all__ = ["JsonlAppender", "done_ids", "drop_partial_line", "rejected_path_for"]
 
 
 def rejected_path_for(out: Path) -> Path:
@@ -57,7 +57,7 @@ class JsonlAppender:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _drop_partial_line(path)
+        drop_partial_line(path)
         self.path = path
         self._lock = threading.Lock()
         self._fh = path.open("a", encoding="utf-8")
@@ -77,9 +77,14 @@ class JsonlAppender:
         self._fh.close()
 
 
-def _drop_partial_line(path: Path) -> None:
-    if not path.exists():
-        return
+def drop_partial_line(path: Path) -> None:
+    """Cut a last line that a crash left without its newline off ``path`` (a JSONL file)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(-1, 2)
+            if fh.read(1) == b"\n":
+                return
+    except OSError:
+        return  # missing or empty: nothing to cut
     data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        path.write_bytes(data[: data.rfind(b"\n") + 1])
+    path.write_bytes(data[: data.rfind(b"\n") + 1])

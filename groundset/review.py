@@ -36,6 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from groundset.errors import UsageError
 from groundset.export import JudgedSample, read_judged
+from groundset.generate.output import drop_partial_line
 
 __all__ = [
     "ReviewFigures",
@@ -188,6 +189,7 @@ class ReviewLog:
         }
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            drop_partial_line(self.path)  # else this verdict would be glued to a cut-off one
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(line, ensure_ascii=False) + "\n")
                 fh.flush()

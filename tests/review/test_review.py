@@ -149,6 +149,19 @@ def test_verdicts_are_saved_as_given_resume_and_count_once(
         assert state["done"] == 1 and state["item"]["id"] != first["id"]
 
 
+def test_a_verdict_given_after_a_crash_cut_the_last_line_short_is_kept(
+    review: tuple[ReviewServer, Path],
+) -> None:
+    server, reviews = review
+    first = _call(server, "/api/state")["item"]
+    verdict = {"sample_id": first["id"], "claims": [True] * len(first["claims"]), "keep": True}
+    reviews.write_text(json.dumps({**verdict, "note": "given before the crash"})[:40])  # cut
+    state = _call(server, "/api/verdict", verdict)
+    assert state["done"] == 1, "the verdict is not glued to the cut line and lost with it"
+    (line,) = reviews.read_text().splitlines()
+    assert json.loads(line)["sample_id"] == first["id"]
+
+
 def test_two_tabs_are_shown_different_samples_and_a_reload_the_same_one(
     review: tuple[ReviewServer, Path],
 ) -> None:
