@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,6 +34,9 @@ from pydantic import ValidationError
 from groundset.corpus import Corpus
 from groundset.errors import UsageError
 from groundset.records import Sample, Verdict
+
+if TYPE_CHECKING:
+    from groundset.review import ReviewFigures
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -487,7 +490,7 @@ def export_dataset(
         formats=summary.formats,
         eval_fraction=eval_fraction,
         seed=seed,
-        review=review.lines() if review else None,
+        review=review,
     )
     staged = summary.card.with_name(".README.md.partial")
     staged.write_text(card, encoding="utf-8")
@@ -581,6 +584,37 @@ def export_command(
 # -- the dataset card ------------------------------------------------------------------------
 
 
+#: Reviewed samples the card lists, those decided the other way first.
+REVIEWED_LISTED = 100
+
+
+def _review(review: ReviewFigures) -> list[str]:
+    listed = review.reviewed[:REVIEWED_LISTED]
+    rows = [
+        (r.sample_id, r.task, r.side, "keep" if r.keep else "reject",
+         f"{r.claims_disagreeing} of {r.claims_reviewed}",
+         "older" if r.stale else "current", r.note)
+        for r in listed
+    ]  # fmt: skip
+    more = len(review.reviewed) - len(listed)
+    return [
+        "## Human review\n",
+        "A person read a random sample (`groundset review`):\n",
+        *(
+            f"  - {line.strip()}" if line.startswith("  ") else f"- {line}"
+            for line in review.lines()
+        ),
+        "",
+        "The reviewed samples, those the reviewer decided the other way first:\n",
+        _table(
+            ["sample", "task", "verifier", "reviewer", "claims disagreeing", "sources", "note"],
+            rows,
+        ),
+        *([f"\nand {more} more."] if more else []),
+        "",
+    ]
+
+
 def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
@@ -605,7 +639,7 @@ def dataset_card(
     formats: Sequence[str],
     eval_fraction: float,
     seed: int,
-    review: Sequence[str] | None = None,
+    review: ReviewFigures | None = None,
 ) -> str:
     """The dataset card (Markdown with Hugging Face front matter) of an export.
 
@@ -616,7 +650,7 @@ def dataset_card(
         formats: the formats written.
         eval_fraction: the split's target eval fraction.
         seed: the split's seed.
-        review: what a person's review of the samples says (``groundset review``), if any.
+        review: what a person's review of the samples found (``groundset review``), if any.
 
     Returns:
         The card's text.
@@ -656,16 +690,7 @@ def dataset_card(
         "`<split>.provenance.jsonl`, line N describing line N.\n",
         "## Verification\n",
         _verification(len(kept), rejected),
-        *(
-            [
-                "## Human review\n",
-                "A person read a random sample (`groundset review`):\n",
-                *(f"- {line}" for line in review),
-                "",
-            ]
-            if review
-            else []
-        ),
+        *(_review(review) if review else []),
         "## Languages\n",
         _counts(languages, "language"),
         "\n## Tasks\n",

@@ -19,11 +19,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from groundset.corpus import Corpus
 from groundset.export import JudgedSample, read_judged
 from groundset.records import Claim, ClaimVerdict, Sample
+
+if TYPE_CHECKING:
+    from groundset.review import ReviewFigures
 
 __all__ = [
     "CorpusSection",
@@ -423,7 +427,7 @@ def render_report(
     sections: Sequence[CorpusSection] | None = None,
     *,
     title: str = "groundset report",
-    review: Sequence[str] | None = None,
+    review: ReviewFigures | None = None,
 ) -> str:
     """The report page for a verify run's kept and rejected samples.
 
@@ -433,7 +437,7 @@ def render_report(
         sections: every section of the corpus, so that coverage shows what has no samples;
             None to take documents and sections from the samples alone.
         title: the page's heading.
-        review: what a person's review of the samples says (``groundset review``), if any.
+        review: what a person's review of the samples found (``groundset review``), if any.
 
     Returns:
         The HTML page.
@@ -490,7 +494,7 @@ def render_report(
         _histogram(supported, unsupported),
         _legend(("supported", KEPT_COLOUR), ("not supported", REJECTED_COLOUR)),
         "</section>",
-        _review_section(review),
+        _review_section(review, [*kept, *rejected], sections),
         '<section class="card"><h2>Coverage of the corpus</h2>',
         f'<p class="note">{covered_docs} of {len(coverage)} documents and {covered_sections} of'
         f" {all_sections} sections have kept samples"
@@ -510,15 +514,61 @@ def render_report(
     return "\n".join(chunks)
 
 
-def _review_section(review: Sequence[str] | None) -> str:
-    if not review:
+def _review_section(
+    review: ReviewFigures | None,
+    judged: Sequence[JudgedSample],
+    sections: Sequence[CorpusSection] | None,
+) -> str:
+    if review is None:
         return ""
-    lines = "".join(f"<li>{_e(line)}</li>" for line in review)
+    lines = _nested_list(review.lines())
+    texts = {(s.doc_url, s.heading_path): s.text for s in sections or []}
+    by_id = {j.verdict.sample_id: j for j in judged}
+    items = []
+    for r in review.reviewed:
+        j = by_id.get(r.sample_id)
+        if j is None:
+            continue
+        tags = [
+            f'<span class="tag {"ok" if r.keep else "bad"}">reviewer: '
+            f"{'keep' if r.keep else 'reject'}</span>"
+        ]
+        if r.claims_disagreeing:
+            tags.append(
+                f'<span class="tag bad">disagrees on {r.claims_disagreeing} of'
+                f" {r.claims_reviewed} claims</span>"
+            )
+        if r.stale:
+            tags.append('<span class="tag">given on older sources</span>')
+        if r.note:
+            tags.append(f'<span class="tag">note: {_e(r.note)}</span>')
+        items.append(_item(j, texts, extra="".join(tags)))
+    other_way = sum(r.disagrees for r in review.reviewed)
     return (
         '<section class="card" id="review"><h2>Human review</h2>'
         '<p class="note">What a person found reading a random sample of these samples '
-        f"(<code>groundset review</code>).</p><ul>{lines}</ul></section>"
+        f"(<code>groundset review</code>).</p>{lines}"
+        f'<p class="note">The {len(items)} reviewed samples, the {other_way} the reviewer decided'
+        " the other way first.</p>"
+        f'<div id="reviewed-list">{"".join(items)}</div></section>'
     )
+
+
+def _nested_list(lines: Sequence[str]) -> str:
+    """A list of lines, each indented line an item of a list under the line above it."""
+    items: list[tuple[str, list[str]]] = []
+    for line in lines:
+        if line.startswith("  ") and items:
+            items[-1][1].append(line.strip())
+        else:
+            items.append((line, []))
+    html_items = [
+        f"<li>{_e(line)}"
+        + (f"<ul>{''.join(f'<li>{_e(c)}</li>' for c in under)}</ul>" if under else "")
+        + "</li>"
+        for line, under in items
+    ]
+    return f"<ul>{''.join(html_items)}</ul>"
 
 
 def _tile(kind: str, value: object, label: str) -> str:
@@ -564,7 +614,7 @@ def _sample_list(
     )
 
 
-def _item(j: JudgedSample, texts: dict[tuple[str, str], str]) -> str:
+def _item(j: JudgedSample, texts: dict[tuple[str, str], str], extra: str = "") -> str:
     tags = "".join(f'<span class="tag bad">{_e(r)}</span>' for r in j.verdict.reasons)
     if j.sample is None:
         return (
@@ -586,7 +636,7 @@ def _item(j: JudgedSample, texts: dict[tuple[str, str], str]) -> str:
     return (
         f'<details><summary><span class="id">{_e(sample.id)}</span>'
         f'<span class="q">{_e(prompt)}</span><span class="tag">{_e(sample.task)}</span>'
-        f'<span class="tag">{_e(sample.language)}</span>{low}{tags}</summary>'
+        f'<span class="tag">{_e(sample.language)}</span>{low}{tags}{extra}</summary>'
         f'<div class="body">{"".join(body)}</div></details>'
     )
 
@@ -701,9 +751,7 @@ def write_report(
     sections = corpus_sections(corpus_dir) if corpus_dir is not None else None
     kept_lines, rejected_lines = read_judged(kept), read_judged(rejected)
     figures = reviews_of_files(kept_lines, rejected_lines, reviews or reviews_path_for(kept))
-    page = render_report(
-        kept_lines, rejected_lines, sections, review=figures.lines() if figures else None
-    )
+    page = render_report(kept_lines, rejected_lines, sections, review=figures)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out

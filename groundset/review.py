@@ -43,6 +43,7 @@ __all__ = [
     "ReviewItem",
     "ReviewLog",
     "ReviewServer",
+    "Reviewed",
     "draw_review",
     "export_reviewed_claims",
     "project_review_files",
@@ -58,6 +59,8 @@ Side = Literal["kept", "rejected"]
 _Z95 = 1.959963984540054
 #: How long a sample shown to one reviewer is held back from the others.
 LEASE_S = 15 * 60
+#: Samples the reviewer decided the other way that the terminal and the card list by name.
+DISAGREEMENTS_LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,26 @@ def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, flo
 
 
 @dataclass(frozen=True)
+class Reviewed:
+    """One reviewed sample: the verifier's side, the reviewer's verdict, where they differ."""
+
+    sample_id: str
+    side: Side
+    task: str
+    prompt: str
+    keep: bool
+    claims_reviewed: int
+    claims_disagreeing: int
+    note: str = ""
+    stale: bool = False
+
+    @property
+    def disagrees(self) -> bool:
+        """The reviewer would have decided the sample the other way."""
+        return self.keep != (self.side == "kept")
+
+
+@dataclass(frozen=True)
 class ReviewFigures:
     """What a review measured."""
 
@@ -238,6 +261,10 @@ class ReviewFigures:
     drawn: int
     stale: int = 0
     claims_by_task: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Claim agreement by what the verifier decided: ``supported``, or each reason it refused.
+    claims_by_reason: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: The reviewed samples, those the reviewer decided the other way first.
+    reviewed: tuple[Reviewed, ...] = ()
 
     @property
     def precision(self) -> tuple[float, float, float] | None:
@@ -273,12 +300,34 @@ class ReviewFigures:
             if len(self.claims_by_task) > 1:
                 for task, (agreeing, n) in sorted(self.claims_by_task.items()):
                     out.append(f"  {task}: agrees on {agreeing} of {n}")
+            if len(self.claims_by_reason) > 1:
+                for reason, (agreeing, n) in sorted(
+                    self.claims_by_reason.items(), key=lambda kv: (kv[0] != "supported", kv[0])
+                ):
+                    said = "supported" if reason == "supported" else f"refused as {reason}"
+                    out.append(f"  claims the verifier {said}: agrees on {agreeing} of {n}")
         if self.stale:
             out.append(
                 f"{self.stale} of the reviews were given on older sources: a refresh has changed "
                 "what those samples cite since"
             )
+        other_way = [r for r in self.reviewed if r.disagrees]
+        if other_way:
+            samples = "sample" if len(other_way) == 1 else "samples"
+            out.append(f"decided the other way by the reviewer: {len(other_way)} {samples}")
+            for r in other_way[:DISAGREEMENTS_LISTED]:
+                verdict = "keeps" if r.keep else "rejects"
+                note = f" ({_short(r.note, 80)})" if r.note else ""
+                out.append(f"  {r.sample_id}, {r.side}, the reviewer {verdict}: "
+                           f"{_short(r.prompt, 80)}{note}")  # fmt: skip
+            if len(other_way) > DISAGREEMENTS_LISTED:
+                out.append(f"  and {len(other_way) - DISAGREEMENTS_LISTED} more")
         return out
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
 def review_figures(
@@ -288,16 +337,19 @@ def review_figures(
     kept_reviewed = kept_good = rejected_reviewed = would_keep = claims = agreeing = stale = 0
     by_reason: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_task: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_claim_reason: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    reviewed: list[Reviewed] = []
     for item in items:
         given = verdicts.get(item.id)
         if given is None:
             continue
         keep = bool(given.get("keep"))
         sample = item.judged.sample
-        if sample is not None and given.get("sources") != {
+        is_stale = sample is not None and given.get("sources") != {
             x.chunk_id: x.content_sha256 for x in sample.sources
-        }:
-            stale += 1
+        }
+        stale += is_stale
+        sample_claims = sample_agreeing = 0
         if item.side == "kept":
             kept_reviewed += 1
             kept_good += keep
@@ -309,15 +361,36 @@ def review_figures(
                 by_reason[reason][1] += 1
         for claim, label in zip(item.judged.verdict.claims, given.get("claims", []), strict=False):
             if isinstance(label, bool):
-                claims += 1
-                agreeing += label == claim.supported
+                agrees = label == claim.supported
+                sample_claims += 1
+                sample_agreeing += agrees
                 if sample is not None:
-                    by_task[sample.task][0] += label == claim.supported
+                    by_task[sample.task][0] += agrees
                     by_task[sample.task][1] += 1
+                said: list[str] = (
+                    ["supported"]
+                    if claim.supported
+                    else list(claim.reasons or ["unsupported_claim"])
+                )
+                for decided in said:
+                    by_claim_reason[decided][0] += agrees
+                    by_claim_reason[decided][1] += 1
+        claims += sample_claims
+        agreeing += sample_agreeing
+        if sample is not None:
+            prompt = sample.question or next(
+                (m.content for m in sample.messages or [] if m.role == "user"), ""
+            )
+            reviewed.append(Reviewed(
+                item.id, item.side, sample.task, prompt, keep, sample_claims,
+                sample_claims - sample_agreeing, str(given.get("note") or ""), is_stale,
+            ))  # fmt: skip
+    reviewed.sort(key=lambda r: not r.disagrees)  # stable: the draw's order within each
     return ReviewFigures(
         kept_reviewed, kept_good, rejected_reviewed, would_keep, claims, agreeing,
         {reason: (k, n) for reason, (k, n) in by_reason.items()}, len(items), stale,
         {task: (k, n) for task, (k, n) in by_task.items()},
+        {reason: (k, n) for reason, (k, n) in by_claim_reason.items()}, tuple(reviewed),
     )  # fmt: skip
 
 

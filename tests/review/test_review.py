@@ -218,6 +218,28 @@ def test_the_figures_and_the_export_follow_the_verdicts_given(
     tasks = Counter(i.judged.sample.task for i in inputs.items for _ in i.judged.verdict.claims)  # type: ignore[union-attr]
     assert {t: n for t, (_, n) in figures.claims_by_task.items()} == dict(tasks)
     assert sum(a for a, _ in figures.claims_by_task.values()) == n_claims - disagreeing
+    # By what the verifier decided: a refused claim counts under each of its reasons.
+    verdicts = [c for i in inputs.items for c in i.judged.verdict.claims]
+    assert figures.claims_by_reason["supported"][1] == sum(c.supported for c in verdicts)
+    refused = Counter(r for c in verdicts if not c.supported for r in c.reasons)
+    assert {k: n for k, (_, n) in figures.claims_by_reason.items() if k != "supported"} == dict(
+        refused
+    )
+    # Every kept claim is supported; the reviewer marks false every claim of the rejected
+    # samples after the first, so a refused claim agrees exactly when it is one of those.
+    expected = dict.fromkeys(refused, 0)
+    for item in rejected[1:]:
+        for c in item.judged.verdict.claims:
+            for r in [] if c.supported else c.reasons:
+                expected[r] += 1
+    assert refused and expected == {
+        k: a for k, (a, _) in figures.claims_by_reason.items() if k != "supported"
+    }
+    # The samples decided the other way, listed first: the fourth kept, the first rejected.
+    other_way = [r.sample_id for r in figures.reviewed if r.disagrees]
+    assert other_way == [r.sample_id for r in figures.reviewed[:2]]
+    assert set(other_way) == {kept[3].id, rejected[0].id}
+    assert len(figures.reviewed) == 8
 
     code = main(["review", str(verified.kept), str(verified.rejected), "--corpus",
                  str(verified.corpus), "--kept-sample", "5", "--rejected-sample", "3",
@@ -229,6 +251,10 @@ def test_the_figures_and_the_export_follow_the_verdicts_given(
     assert "kept set precision: 80% (4 of 5 kept samples" in printed
     assert f"95% interval {lo:.0%}-{hi:.0%}" in printed
     assert "wrongly rejected: 1 of 3 rejected samples" in printed
+    assert "decided the other way by the reviewer: 2 samples" in printed
+    assert f"  {kept[3].id}, kept, the reviewer rejects: " in printed
+    assert f"  {rejected[0].id}, rejected, the reviewer keeps: " in printed
+    assert "  claims the verifier supported: agrees on " in printed
 
     out = tmp_path / "claims.jsonl"
     assert main(["review", str(verified.kept), str(verified.rejected), "--corpus",
@@ -404,10 +430,19 @@ def test_the_report_and_the_card_say_what_the_review_found_and_which_reviews_are
     assert "Human review" in section
     assert "kept set precision: 67% (2 of 3 kept samples" in section
     assert "1 of the reviews were given on older sources" in section
+    # The reviewed samples themselves, each with the reviewer's verdict beside the verifier's.
+    reviewed = section[section.index('id="reviewed-list"') :]
+    assert reviewed.count("<details>") == len(inputs.items) == 4
+    assert reviewed.count("reviewer: reject") == 1 and reviewed.count("reviewer: keep") == 3
+    assert reviewed.count("given on older sources") == 1 and changed in reviewed
     summary = export_dataset(kept, tmp_path / "dataset", formats=["openai"], rejected=rejected)
     card = summary.card.read_text() if summary.card else ""
     assert "## Human review" in card and "kept set precision: 67%" in card
     assert "- 1 of the reviews were given on older sources" in card
+    table = card[card.index("| sample | task | verifier | reviewer |") :].split("\n\n")[0]
+    rows = table.splitlines()[2:]
+    assert len(rows) == 4 and sum("| older |" in row for row in rows) == 1
+    assert any(row.startswith(f"| {changed} |") and "| older |" in row for row in rows)
     # Without a reviews file, neither has a review section.
     inputs.log.path.unlink()
     assert 'id="review"' not in write_report(kept, rejected, tmp_path / "r2.html").read_text()
