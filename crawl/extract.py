@@ -61,6 +61,8 @@ import trafilatura
 from lxml import etree
 from markdownify import MarkdownConverter
 
+from .scope import is_version
+
 __all__ = ["Extraction", "extract"]
 
 
@@ -220,7 +222,7 @@ def _reason_to_set_aside(
     root: lxml.html.HtmlElement, url: str, *, all_versions: bool
 ) -> str | None:
     """Why a page is not content, or ``None`` when it is."""
-    if _is_site_index(root, url):
+    if _is_site_index(root, url) or _is_versions_page(root, url):
         return "site_index"
     if not all_versions and root.cssselect(".theme-doc-version-banner"):
         # Docusaurus prints this banner on every version but the current one ("This is
@@ -248,6 +250,26 @@ def _is_site_index(root: lxml.html.HtmlElement, url: str) -> bool:
         if target == page:
             return True
     return False
+
+
+def _is_versions_page(root: lxml.html.HtmlElement, url: str) -> bool:
+    """Whether the page is a docs site's list of its versions (Docusaurus' ``/versions``, a
+    Sphinx ``versions.html``): named ``versions`` and linking to at least two versions' docs.
+    Each version it names is crawled, or set aside, by its own path."""
+    try:
+        last = urlsplit(url).path.rstrip("/").rpartition("/")[2].lower()
+    except ValueError:
+        return False
+    if last.removesuffix(".html") != "versions":
+        return False
+    versions: set[str] = set()
+    for anchor in root.iter("a"):
+        try:
+            path = urlsplit(urljoin(url, anchor.get("href") or "")).path
+        except ValueError:
+            continue
+        versions.update(s for s in path.split("/") if is_version(s))
+    return len(versions) >= 2
 
 
 def _language(root: lxml.html.HtmlElement) -> str:

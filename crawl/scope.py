@@ -19,6 +19,7 @@ from groundset.errors import UsageError
 __all__ = [
     "NON_HTML_EXTENSIONS",
     "Scope",
+    "is_version",
     "normalize_url",
     "validate_start_url",
     "version_segments",
@@ -47,6 +48,11 @@ _VERSION = re.compile(r"v?\d+(?:\.(?:\d+|x))+", re.IGNORECASE)
 _LANGUAGE = re.compile(r"[a-z]{2}(?:[-_][a-z]{2,4})?", re.IGNORECASE)
 
 
+def is_version(segment: str) -> bool:
+    """Whether one path segment spells a docs version ("29.3", "v0.11", "2.x")."""
+    return _VERSION.fullmatch(segment) is not None
+
+
 def version_segments(url: str) -> frozenset[tuple[int, str]]:
     """The docs versions a URL's path is under, as (segment index, version) pairs.
 
@@ -57,7 +63,7 @@ def version_segments(url: str) -> frozenset[tuple[int, str]]:
     segments = urlsplit(url).path.split("/")[1:]
     found = set()
     for i, segment in enumerate(segments):
-        if not _VERSION.fullmatch(segment):
+        if not is_version(segment):
             continue
         deeper = any(segments[i + 1 :])
         after_language = i > 0 and _LANGUAGE.fullmatch(segments[i - 1]) is not None

@@ -45,6 +45,9 @@ def test_only_the_current_docs_version_is_kept_by_default(
     # Five other versions of about 20 pages each were set aside, and said so.
     assert report.skipped["old_version"] >= 90
     assert "old_version" in "\n".join(report.lines())
+    # The page that lists the versions is an index of them, not content.
+    assert f"{ts_jest.url}ts-jest/versions" not in urls
+    assert report.skipped["site_index"] >= 1
 
 
 def test_all_versions_when_asked(ts_jest: SiteServer, tmp_path: Path) -> None:
