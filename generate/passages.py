@@ -116,11 +116,23 @@ def _round_robin(chunks: list[Chunk], min_chars: int, rng: random.Random) -> lis
 
 def _related(source: PassageSource, primary: Chunk, n: int, min_chars: int) -> list[Chunk]:
     query = f"{primary.heading_path or primary.title}\n{primary.text[:300]}"
-    found = []
+    found: list[Chunk] = []
+    # A section another page repeats word for word (DRF's parsers and renderers pages describe
+    # the same YAML package in the same words) is shown once: its copy adds nothing to read.
+    shown = {_body(primary)}
     for hit in source.search(query, k=n + 3):
         chunk = hit.chunk
-        if chunk.id != primary.id and len(chunk.text) >= min_chars:
+        if chunk.id != primary.id and len(chunk.text) >= min_chars and _body(chunk) not in shown:
             found.append(chunk)
+            shown.add(_body(chunk))
         if len(found) == n:
             break
     return found
+
+
+def _body(chunk: Chunk) -> str:
+    """A chunk's text without the heading path it starts with, whitespace collapsed."""
+    text = chunk.text
+    if chunk.heading_path and text.startswith(chunk.heading_path):
+        text = text[len(chunk.heading_path) :]
+    return " ".join(text.split())

@@ -54,6 +54,24 @@ def test_personas_styles_and_related_passages(drf_passage_chunks: list[Chunk]) -
         assert len({c.id for c in p.passages}) == len(p.passages)  # no passage twice
 
 
+def test_a_section_another_page_repeats_word_for_word_is_shown_once(
+    drf_passage_chunks: list[Chunk],
+) -> None:
+    # As DRF's parsers and renderers pages both describe the YAML package in the same words.
+    throttling = [c for c in drf_passage_chunks if c.doc_url.endswith("/throttling/")]
+    copies = [
+        c.model_copy(update={
+            "id": f"copy-{c.id}", "doc_url": c.doc_url.replace("throttling", "renderers"),
+            "heading_path": c.heading_path.replace("Throttling", "Renderers"),
+        })
+        for c in throttling
+    ]  # fmt: skip
+    plans = plan([*drf_passage_chunks, *copies], 40)
+    assert any(p.passages[0] in throttling and len(p.passages) > 1 for p in plans)
+    for p in plans:
+        assert len({c.text for c in p.passages}) == len(p.passages), [c.id for c in p.passages]
+
+
 def test_one_passage_when_asked(drf_passage_chunks: list[Chunk]) -> None:
     source = MemoryPassages(drf_passage_chunks)
     plans = plan_passages(source, 5, seed=0, personas=PERSONAS, styles=STYLES, max_passages=1)
