@@ -13,9 +13,12 @@ The collection's metadata records the embedder that built it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import time
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +29,15 @@ import chromadb
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings
 
 from groundset.errors import IndexStoreError, UsageError
 from groundset.records import Chunk
+from groundset.statefile import StateWarning
+
+#: What Chroma's errors say when its SQLite file is not a usable database.
+_DAMAGED = ("file is not a database", "malformed")
 
 __all__ = ["ChunkStore", "Stamp", "Where"]
 
@@ -94,7 +102,7 @@ class ChunkStore:
                     settings=settings,
                 )
             else:
-                client = chromadb.PersistentClient(path=str(location), settings=settings)
+                client = _local_client(location, settings)
             return cls(client, name, None if isinstance(location, str) else location)
         except Exception as exc:  # Chroma raises bare Exceptions and httpx errors alike.
             if isinstance(location, str):
@@ -251,6 +259,35 @@ class ChunkStore:
             docs = list(result["documents"] or [""] * len(ids))
             yield ids, metas, docs, result.get("embeddings")
             offset += len(ids)
+
+
+def _local_client(directory: Path, settings: Settings) -> ClientAPI:
+    """A client of the store in ``directory``; a damaged one is moved aside and started afresh.
+
+    The store holds nothing that cannot be made again: every chunk comes from the corpus and
+    every vector from the embedding cache beside it, so the next ``groundset index`` rebuilds it
+    at the cost of chunking. The damaged files are kept, never deleted.
+    """
+    try:
+        return chromadb.PersistentClient(path=str(directory), settings=settings)
+    except Exception as exc:
+        if not any(m in str(exc).lower() for m in _DAMAGED):
+            raise
+        # Chroma keeps the failed client of this path for the process; drop it to start over.
+        SharedSystemClient.clear_system_cache()
+        aside = directory / f"chroma.corrupt-{time.strftime('%Y%m%dT%H%M%S')}"
+        aside.mkdir()
+        for part in directory.iterdir():
+            if part.name.startswith("chroma.sqlite3") or (part.is_dir() and _is_uuid(part.name)):
+                os.replace(part, aside / part.name)
+        warnings.warn(
+            f"the index store {directory} was damaged ({exc}) and is started afresh: `groundset"
+            f" index` indexes the corpus again, its vectors from the embedding cache; the old"
+            f" files are kept in {aside.name}",
+            StateWarning,
+            stacklevel=4,
+        )
+        return chromadb.PersistentClient(path=str(directory), settings=settings)
 
 
 def remove_unused_segments(directory: Path) -> list[str]:

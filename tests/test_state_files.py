@@ -122,6 +122,30 @@ def test_a_junk_embedding_cache_is_moved_aside_and_the_index_goes_on(
     assert main(["search", "--corpus", str(root), "serializer fields", "-k", "1"]) == 0
 
 
+def test_a_junk_chroma_store_is_moved_aside_and_indexed_again_from_the_cache(
+    indexed_old: Path,
+    clone: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = clone(indexed_old, tmp_path / "corpus", index_from=indexed_old)
+    store = root / "index" / "chroma.sqlite3"
+    store.write_bytes(JUNK)
+    assert main(["search", "--corpus", str(root), "serializer fields"]) == 1
+    warning, error = _stderr_lines(capsys)
+    assert warning.startswith(f"groundset: warning: the index store {root / 'index'} was damaged")
+    assert "file is not a database" in warning
+    assert "`groundset index` indexes the corpus again" in warning
+    assert error == "groundset: error: the index 'groundset' is empty (run `groundset index` first)"
+    (aside,) = (root / "index").glob("chroma.corrupt-*")
+    assert (aside / "chroma.sqlite3").read_bytes() == JUNK and aside.name in warning
+    # The next index makes it again without embedding anything: the cache was untouched.
+    assert main(["index", "--corpus", str(root)]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"\b0 embedded, [1-9]\d* from cache", printed), printed
+    assert main(["search", "--corpus", str(root), "serializer fields", "-k", "1"]) == 0
+
+
 def test_a_state_file_of_a_newer_groundset_is_refused(tmp_path: Path) -> None:
     with ProjectState(tmp_path):
         pass
