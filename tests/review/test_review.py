@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import groundset
 from groundset.cli import main
 from groundset.export import read_judged
 from groundset.review import (
@@ -374,3 +375,27 @@ def test_the_report_and_the_card_say_what_the_review_found_and_which_reviews_are
     # Without a reviews file, neither has a review section.
     inputs.log.path.unlink()
     assert 'id="review"' not in write_report(kept, rejected, tmp_path / "r2.html").read_text()
+
+
+def test_the_page_marks_deciding_evidence_whose_whitespace_differs_from_the_passage(
+    tmp_path: Path,
+) -> None:
+    # The verifier's evidence is a window of sentences joined by one space; the passage keeps
+    # its paragraph breaks and list layout (DRF's permissions overview, as Qwen was judged on).
+    page = (Path(groundset.__file__).parent / "review_page.html").read_text(encoding="utf-8")
+    script = page[
+        page.index("function el(") : page.index("\nfunction", page.index("function highlighted("))
+    ]
+    passage = (
+        "REST framework offers three different methods to customize access restrictions."
+        " These apply in different scenarios.\n\n- `queryset`/`get_queryset()`: Limits the"
+        " general visibility of existing objects from the database."
+    )
+    evidence = (
+        "These apply in different scenarios. - `queryset`/`get_queryset()`: Limits the general"
+    )
+    call = f"highlighted({json.dumps(passage)}, [[{json.dumps(evidence)}, 'decided']])"
+    with chromium_page("about:blank", tmp_path / "profile") as browser:
+        browser.eval(script)
+        marked = browser.eval(f"{call}.querySelector('mark.decided')?.textContent")
+    assert marked == evidence.replace(" - ", "\n\n- ")
