@@ -633,6 +633,9 @@ def _item(j: JudgedSample, texts: dict[tuple[str, str], str], extra: str = "") -
     body = [_turns(sample)]
     verdicts = _claim_verdicts(sample.claims, j.verdict.claims)
     body += [_claim(sample, c, v, texts) for c, v in zip(sample.claims, verdicts, strict=True)]
+    # The answer's own sentences, which the verifier checks beside the listed claims.
+    matched = {id(v) for v in verdicts if v is not None}
+    body += [_answer_check(sample, v, texts) for v in j.verdict.claims if id(v) not in matched]
     return (
         f'<details><summary><span class="id">{_e(sample.id)}</span>'
         f'<span class="q">{_e(prompt)}</span><span class="tag">{_e(sample.task)}</span>'
@@ -692,17 +695,47 @@ def _claim(
     )
 
 
+def _answer_check(sample: Sample, verdict: ClaimVerdict, texts: dict[tuple[str, str], str]) -> str:
+    """A sentence of the answer as the verifier checked it, with the evidence that decided."""
+    meta = ("supported" if verdict.supported else "not supported") + f" · score {verdict.score:.2f}"
+    meta += "".join(f" · {r}" for r in verdict.reasons)
+    source = next((s for s in sample.sources if s.chunk_id == verdict.chunk_id), None)
+    evidence = ""
+    if verdict.evidence:
+        text = texts.get((source.doc_url, source.heading_path), "") if source else ""
+        where = f"{source.doc_url} · {source.heading_path}" if source else ""
+        # The verifier reads a chunk as it was indexed, its heading path first.
+        span = verdict.evidence
+        if source and span.startswith(source.heading_path):
+            span = span.removeprefix(source.heading_path).lstrip()
+        found = text and _find(text, span)
+        shown = _highlight(text, span) if found else _e(verdict.evidence)
+        evidence = (
+            f'<div class="src">closest evidence: {_e(where)}</div><blockquote>{shown}</blockquote>'
+        )
+    return (
+        f'<div class="claim{"" if verdict.supported else " bad"}">'
+        f'<div><span class="tag">answer sentence</span> {_e(verdict.text)}</div>'
+        f'<div class="meta">{_e(meta)}</div>{evidence}</div>'
+    )
+
+
+def _find(text: str, quote: str) -> re.Match[str] | None:
+    """Where ``quote`` is in ``text``, whatever its whitespace, then ignoring case."""
+    words = quote.split()
+    if not words:
+        return None
+    pattern = r"\s+".join(re.escape(w) for w in words)
+    return re.search(pattern, text) or re.search(pattern, text, re.IGNORECASE)
+
+
 def _highlight(text: str, quote: str) -> str:
     """``text`` escaped, trimmed around ``quote``, with the quote inside ``<mark>``.
 
     The quote is found whatever its whitespace, then ignoring case; a quote that is not in the
     text is said so, the text shown from its start.
     """
-    words = quote.split()
-    match = None
-    if words:
-        pattern = r"\s+".join(re.escape(w) for w in words)
-        match = re.search(pattern, text) or re.search(pattern, text, re.IGNORECASE)
+    match = _find(text, quote)
     if match is None:
         shown = text if len(text) <= 2 * CONTEXT_CHARS else text[: 2 * CONTEXT_CHARS] + "…"
         if text == quote:

@@ -177,3 +177,31 @@ def test_a_large_corpus_draws_the_first_documents_and_sums_up_the_rest(
         {s["doc_url"] for x in verified.results.kept for s in x["sources"]} - set(drawn)
     )
     assert f"… and 14 more documents, {rest_with_samples} of them with kept samples" in _text(page)
+
+
+def test_the_answer_sentences_the_verifier_checked_are_shown_with_their_evidence(
+    verified: Verified, tmp_path: Path
+) -> None:
+    # A sample's answer is checked sentence by sentence beside its listed claims; a reader must
+    # see those verdicts, and the evidence the verifier read (a chunk as indexed: its heading
+    # path first, sentences joined by one space) marked in the section's own text.
+    section = next(s for s in drf_sections() if len(s.sentences()) >= 3 and "\n" in s.text)
+    sample = make_sample("answer-sentences", [section])
+    verdict = verdict_for(sample, reasons=["unsupported_claim"])
+    first, second = section.sentences()[:2]
+    answer = "It also makes configuration easier to manage."
+    verdict["claims"].append(
+        {"text": answer, "supported": False, "score": 0.12, "chunk_id": section.chunk_id,
+         "evidence": f"{section.heading_path} {first} {second}", "reasons": ["unsupported_claim"]}
+    )  # fmt: skip
+    kept, rejected = tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl"
+    kept.write_text("")
+    rejected.write_text(json.dumps(with_verdict(sample, verdict)) + "\n")
+    page = _page(write_report(kept, rejected, tmp_path / "r.html", corpus_dir=verified.corpus))
+    item = page.get_element_by_id("rejected-list").find("details")
+    checks = [c for c in item.find_class("claim") if "answer sentence" in _text(c)]
+    assert len(checks) == 1
+    assert answer in _text(checks[0]) and "not supported · score 0.12" in _text(checks[0])
+    marked = [_text(m) for m in checks[0].iter("mark")]
+    assert marked == [" ".join(f"{first} {second}".split())]
+    assert "quote not found" not in _text(item)
