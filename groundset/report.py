@@ -670,11 +670,7 @@ def _claim(
     texts: dict[tuple[str, str], str],
 ) -> str:
     ok = verdict is not None and verdict.supported
-    if verdict is None:
-        meta = "not checked"
-    else:
-        meta = ("supported" if ok else "not supported") + f" · score {verdict.score:.2f}"
-        meta += "".join(f" · {r}" for r in verdict.reasons)
+    meta = _verdict_meta(verdict) if verdict is not None else "not checked"
     sources = {s.chunk_id: s for s in sample.sources}
     cited = []
     for citation in claim.citations:
@@ -695,28 +691,40 @@ def _claim(
     )
 
 
+def _verdict_meta(verdict: ClaimVerdict) -> str:
+    """What the verifier said of a claim, in one line: supported or not, its score, its reasons."""
+    meta = ("supported" if verdict.supported else "not supported") + f" · score {verdict.score:.2f}"
+    return meta + "".join(f" · {r}" for r in verdict.reasons)
+
+
+def evidence_in_section(evidence: str, heading_path: str) -> str:
+    """The verifier's evidence as it reads in the section's own text.
+
+    The verifier reads a chunk as it was indexed, its heading path first, so a window at the
+    chunk's start begins with the heading path, which the section's text does not hold.
+    """
+    if heading_path and evidence.startswith(heading_path):
+        return evidence.removeprefix(heading_path).lstrip()
+    return evidence
+
+
 def _answer_check(sample: Sample, verdict: ClaimVerdict, texts: dict[tuple[str, str], str]) -> str:
     """A sentence of the answer as the verifier checked it, with the evidence that decided."""
-    meta = ("supported" if verdict.supported else "not supported") + f" · score {verdict.score:.2f}"
-    meta += "".join(f" · {r}" for r in verdict.reasons)
     source = next((s for s in sample.sources if s.chunk_id == verdict.chunk_id), None)
     evidence = ""
     if verdict.evidence:
         text = texts.get((source.doc_url, source.heading_path), "") if source else ""
         where = f"{source.doc_url} · {source.heading_path}" if source else ""
-        # The verifier reads a chunk as it was indexed, its heading path first.
-        span = verdict.evidence
-        if source and span.startswith(source.heading_path):
-            span = span.removeprefix(source.heading_path).lstrip()
-        found = text and _find(text, span)
-        shown = _highlight(text, span) if found else _e(verdict.evidence)
+        span = evidence_in_section(verdict.evidence, source.heading_path if source else "")
+        match = _find(text, span)
+        shown = _marked(text, match) if match else _e(verdict.evidence)
         evidence = (
             f'<div class="src">closest evidence: {_e(where)}</div><blockquote>{shown}</blockquote>'
         )
     return (
         f'<div class="claim{"" if verdict.supported else " bad"}">'
         f'<div><span class="tag">answer sentence</span> {_e(verdict.text)}</div>'
-        f'<div class="meta">{_e(meta)}</div>{evidence}</div>'
+        f'<div class="meta">{_e(_verdict_meta(verdict))}</div>{evidence}</div>'
     )
 
 
@@ -744,6 +752,11 @@ def _highlight(text: str, quote: str) -> str:
             f'<span class="tag bad">quote not found in the cited text</span> <q>{_e(quote)}</q>'
         )
         return f"{missing}\n\n{_e(shown)}"
+    return _marked(text, match)
+
+
+def _marked(text: str, match: re.Match[str]) -> str:
+    """``text`` escaped, trimmed around ``match``, with the match inside ``<mark>``."""
     start, end = match.span()
     before = text[max(0, start - CONTEXT_CHARS) : start]
     after = text[end : end + CONTEXT_CHARS]

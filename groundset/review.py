@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 from groundset.errors import UsageError
 from groundset.export import JudgedSample, read_judged
 from groundset.generate.output import drop_partial_line
+from groundset.report import corpus_sections, evidence_in_section
 
 __all__ = [
     "ReviewFigures",
@@ -478,7 +479,8 @@ def item_view(item: ReviewItem, texts: dict[str, str]) -> dict[str, Any]:
             "supported": claim.supported,
             "score": round(claim.score, 3),
             "reasons": list(claim.reasons),
-            "evidence": claim.evidence,
+            "evidence": evidence_in_section(claim.evidence, source.heading_path)
+            if source else claim.evidence,
             "where": f"{source.doc_url} · {source.heading_path}" if source else "",
             "passage": texts.get(claim.chunk_id or "", "") if claim.chunk_id else "",
         })  # fmt: skip
@@ -730,8 +732,6 @@ def review_inputs(
 
 def _cited_texts(corpus: Path, items: Sequence[ReviewItem]) -> dict[str, str]:
     """The text of each cited chunk, by chunk id: its section as the corpus holds it now."""
-    from groundset.report import corpus_sections
-
     sections = {(s.doc_url, s.heading_path): s.text for s in corpus_sections(corpus)}
     return {
         source.chunk_id: text

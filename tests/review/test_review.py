@@ -18,17 +18,19 @@ import groundset
 from groundset.cli import main
 from groundset.export import read_judged
 from groundset.review import (
+    ReviewItem,
     ReviewLog,
     ReviewServer,
     ReviewSession,
     draw_review,
+    item_view,
     review_figures,
     review_inputs,
     wilson_interval,
 )
 
 from chromium import chromium_page
-from records_builder import Verified
+from records_builder import Verified, drf_sections, make_sample, verdict_for, with_verdict
 
 HOSTILE = "<script>document.title='owned'</script><img src=x onerror=\"document.title='owned'\">"
 
@@ -399,3 +401,22 @@ def test_the_page_marks_deciding_evidence_whose_whitespace_differs_from_the_pass
         browser.eval(script)
         marked = browser.eval(f"{call}.querySelector('mark.decided')?.textContent")
     assert marked == evidence.replace(" - ", "\n\n- ")
+
+
+def test_the_page_is_given_evidence_as_the_section_reads_not_as_the_chunk_was_indexed(
+    tmp_path: Path,
+) -> None:
+    # The verifier reads a chunk with its heading path first, so a window at the chunk's start
+    # begins with it; the page shows the section's own text, which does not.
+    section = next(s for s in drf_sections() if len(s.sentences()) >= 2)
+    sample = make_sample("indexed-evidence", [section])
+    verdict = verdict_for(sample)
+    first = section.sentences()[0]
+    verdict["claims"][0]["evidence"] = f"{section.heading_path} {first}"
+    path = tmp_path / "kept.jsonl"
+    path.write_text(json.dumps(with_verdict(sample, verdict)) + "\n")
+    (judged,) = read_judged(path)
+    view = item_view(ReviewItem("kept", judged), {section.chunk_id: section.text})
+    (claim,) = view["claims"]
+    assert claim["evidence"] == first
+    assert claim["evidence"] in claim["passage"]
