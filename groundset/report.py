@@ -713,11 +713,13 @@ def _answer_check(sample: Sample, verdict: ClaimVerdict, texts: dict[tuple[str, 
     source = next((s for s in sample.sources if s.chunk_id == verdict.chunk_id), None)
     evidence = ""
     if verdict.evidence:
-        text = texts.get((source.doc_url, source.heading_path), "") if source else ""
-        where = f"{source.doc_url} · {source.heading_path}" if source else ""
-        span = evidence_in_section(verdict.evidence, source.heading_path if source else "")
-        match = _find(text, span)
-        shown = _marked(text, match) if match else _e(verdict.evidence)
+        where, shown = "", _e(verdict.evidence)
+        if source is not None:
+            where = f"{source.doc_url} · {source.heading_path}"
+            text = texts.get((source.doc_url, source.heading_path), "")
+            match = _find(text, evidence_in_section(verdict.evidence, source.heading_path))
+            if match:
+                shown = _marked(text, match)
         evidence = (
             f'<div class="src">closest evidence: {_e(where)}</div><blockquote>{shown}</blockquote>'
         )
