@@ -23,7 +23,7 @@ import trafilatura
 
 from groundset.crawl.extract import extract
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sites"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sites"
 SITES = {
     "drf/v2026-08-18": "div.md-content",
     "mapclassify": "div[role=main]",

@@ -2,7 +2,7 @@
 
 Two sources, one schema (``{id, site, url, question, evidence, claim, label, why}``):
 
-- ``../shared/fixtures/verification/docclaims_dev.jsonl``: answers of Qwen2.5-Coder-0.5B-Instruct
+- ``tests/fixtures/verification/docclaims_dev.jsonl``: answers of Qwen2.5-Coder-0.5B-Instruct
   to free-form questions about fixture sections, split into sentences;
 - ``benchmarks/data/docclaims_*.jsonl``: the claims and answer clauses that groundset's own task
   prompts drew from the local models, as ``benchmarks/docclaims_make.py`` makes and merges them.
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "verification" / "docclaims_dev.jsonl"
+FIXTURE = ROOT / "tests" / "fixtures" / "verification" / "docclaims_dev.jsonl"
 DATA = ROOT / "benchmarks" / "data"
 #: Share of documents whose pairs are set aside, never tuned on.
 HELDOUT_SHARE = 0.3

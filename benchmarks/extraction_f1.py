@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_BENCHMARK = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
+    Path(__file__).resolve().parents[1]
+    / "tests"
     / "fixtures"
     / "extraction"
     / "article-extraction-benchmark"

@@ -7,7 +7,7 @@ fitting and measuring the checker that uses it:
 - synthetic pairs made from the ``tune`` documents of the fixture docs sites
   (``benchmarks/synthetic_claims.py``: copies, shortenings and reports of true sentences; changed
   numbers, swapped terms, negations, stronger modals, invented purposes, other sections' sentences);
-- public NLI pairs (``../shared/fixtures/verification/docnli/``: MNLI and FEVER-NLI, binary).
+- public NLI pairs (``tests/fixtures/verification/docnli/``: MNLI and FEVER-NLI, binary).
 
 The embeddings and the lower four transformer layers stay as the bundled model has them; the top
 two layers, the pooler and a new one-output head are trained and written, in float16, to
@@ -21,6 +21,7 @@ Reproducible: every random choice is seeded.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import sys
@@ -46,7 +47,7 @@ from synthetic_claims import make_pairs  # noqa: E402
 
 from groundset.ground import Index  # noqa: E402
 
-DOCNLI = ROOT.parent / "shared" / "fixtures" / "verification" / "docnli"
+DOCNLI = ROOT / "tests" / "fixtures" / "verification" / "docnli"
 
 
 def synthetic(work: Path, seed: int) -> list[tuple[str, str, int]]:
@@ -63,10 +64,10 @@ def nli(limit: int, seed: int) -> list[tuple[str, str, int]]:
     """Balanced MNLI and FEVER-NLI pairs, ``limit`` in all."""
     rows: list[tuple[str, str, int]] = []
     for name in ("binary-mnli-dev", "binary-mnli-test", "binary-fever-nli-dev"):
-        path = DOCNLI / f"{name}.tsv"
+        path = DOCNLI / f"{name}.tsv.gz"
         if not path.is_file():
             raise SystemExit(f"missing fixture: {path}")
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in gzip.decompress(path.read_bytes()).decode("utf-8").splitlines():
             label, premise, hypothesis = line.split("\t")[:3]
             rows.append((premise, hypothesis, int(label == "entailment")))
     rng = random.Random(seed)

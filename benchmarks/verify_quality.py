@@ -47,7 +47,7 @@ from groundset.verify import Checker, LexicalChecker, Support, WordOverlapChecke
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from docclaims import load_docclaims
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "verification"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "verification"
 DATASETS = {
     "wice": FIXTURES / "wice_claim_dev.jsonl",
     "halueval": FIXTURES / "halueval_qa_subset.jsonl",

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 WICE = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
+    Path(__file__).resolve().parents[1]
+    / "tests"
     / "fixtures"
     / "verification"
     / "wice_claim_dev.jsonl"

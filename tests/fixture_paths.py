@@ -1,4 +1,4 @@
-"""Paths to the real material of ../shared/fixtures, for tests and their fixtures.
+"""Paths to the real material of tests/fixtures, for tests and their fixtures.
 
 Kept out of ``conftest.py`` so tests can import it by a name no other folder's conftest shares.
 """
@@ -15,15 +15,15 @@ from groundset.crawl import CrawlReport
 
 from sitesrv import SiteServer
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DRF = FIXTURES / "sites" / "drf"
 
 
 def fixture_path(*parts: str) -> Path:
-    """A path under ../shared/fixtures; fails the test, naming the path, if it is missing."""
+    """A path under tests/fixtures; fails the test, naming the path, if it is missing."""
     path = FIXTURES.joinpath(*parts)
     if not path.exists():
-        pytest.fail(f"missing test fixture: {path} (the shared fixtures must sit beside the repo)")
+        pytest.fail(f"missing test fixture: {path} (restore it: git checkout tests/fixtures)")
     return path
 
 

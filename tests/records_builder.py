@@ -22,7 +22,7 @@ import lxml.html
 from groundset.corpus import Corpus, Document
 from groundset.export import ExportSummary
 
-SITE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "sites" / "drf" / "v2026-07-31"
+SITE = Path(__file__).resolve().parent / "fixtures" / "sites" / "drf" / "v2026-07-31"
 BASE_URL = "https://www.django-rest-framework.org"
 FETCHED_AT = "2026-07-31T09:00:00+00:00"
 #: Pages of the fixture site, in the order samples are drawn from them.

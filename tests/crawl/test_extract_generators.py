@@ -1,7 +1,7 @@
 """Extraction on real deploys of the generators most docs sites are built with.
 
 Sphinx (mapclassify), Docusaurus 2 and 3 (immer, ts-jest), mdBook (mdbook-guide) and Hugo with
-Docsy (secrets-store-csi-azure): every page of each deploy in ``../shared/fixtures/sites``.
+Docsy (secrets-store-csi-azure): every page of each deploy in ``tests/fixtures/sites``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import lxml.html
 
 from groundset.records import Chunk, Hit
 
-SITE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "sites" / "drf" / "v2026-07-31"
+SITE = Path(__file__).resolve().parents[1] / "fixtures" / "sites" / "drf" / "v2026-07-31"
 PAGES = ("throttling", "permissions", "pagination", "versioning", "caching", "filtering")
 
 

@@ -29,7 +29,7 @@ BASELINE = json.loads((HERE / "retrieval_baseline.json").read_text())
 
 @pytest.fixture(scope="module")
 def query_sets(indexed_old: Path, embedder: Embedder) -> dict[str, list[LabelledQuery]]:
-    path = HERE.parents[2] / "shared/fixtures/sites/drf/v2026-07-31/search/search_index.json"
+    path = HERE.parent / "fixtures/sites/drf/v2026-07-31/search/search_index.json"
     if not path.exists():
         pytest.fail(f"missing test fixture: {path}")
     with Index.open(indexed_old, embedder=embedder) as index:

@@ -20,15 +20,15 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DRF_DEPLOY = "v2026-07-31"
 
 
 def fixture_path(*parts: str) -> Path:
-    """A path under ../shared/fixtures; fails the test, naming the path, if it is missing."""
+    """A path under tests/fixtures; fails the test, naming the path, if it is missing."""
     path = FIXTURES.joinpath(*parts)
     if not path.exists():
-        pytest.fail(f"missing test fixture: {path} (the shared fixtures must sit beside the repo)")
+        pytest.fail(f"missing test fixture: {path} (restore it: git checkout tests/fixtures)")
     return path
 
 
