@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE = ROOT.parent / "shared" / "fixtures" / "sites" / "drf" / "v2026-07-31"
+SITE = ROOT / "tests" / "fixtures" / "sites" / "drf" / "v2026-07-31"
 
 
 def bare_spider(url: str) -> dict[str, float]:
@@ -36,8 +36,8 @@ def bare_spider(url: str) -> dict[str, float]:
     import trafilatura
     from scrapy.crawler import CrawlerProcess
 
-    from groundset.config import CrawlSettings
     from groundset.crawl.runner import scrapy_settings
+    from groundset.crawl.settings import CrawlSettings
 
     host = urlsplit(url).netloc
     pages = []
@@ -70,8 +70,8 @@ def bare_spider(url: str) -> dict[str, float]:
 
 def groundset_crawl(url: str) -> dict[str, float]:
     """groundset's crawl into a fresh corpus."""
-    from groundset.config import CrawlSettings
     from groundset.crawl import crawl
+    from groundset.crawl.settings import CrawlSettings
 
     corpus = Path(tempfile.mkdtemp(prefix="bench-corpus-"))
     try:

@@ -11,7 +11,7 @@ groundset really uses, in four steps (each resumes: what is on disk is not made 
    covers with all the sample's chunks (``groundset.verify.claims.sample_claims``), as
    ``{id, site, url, task, model, kind, question, evidence, claim}`` for labelling;
 4. ``merge``: two independent label files (the brief is
-   ``../shared/fixtures/verification/docclaims_labelling.md``) into the labelled set, keeping
+   ``tests/fixtures/verification/docclaims_labelling.md``) into the labelled set, keeping
    only the pairs both labels agree on, each with its split: ``heldout`` for the documents that
    :func:`docclaims.split_of` sets aside, ``tune`` for the rest.
 
@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from docclaims import split_of  # noqa: E402
 from local_models import RECORD_SCHEMA  # noqa: E402
 
-from groundset.config import CrawlSettings  # noqa: E402
 from groundset.corpus import Corpus  # noqa: E402
 from groundset.crawl import crawl  # noqa: E402
+from groundset.crawl.settings import CrawlSettings  # noqa: E402
 from groundset.generate import GenerateSettings, LocalModelServer, generate_samples  # noqa: E402
 from groundset.ground import Index  # noqa: E402
 from groundset.records import Sample  # noqa: E402
@@ -46,7 +46,7 @@ from groundset.verify.claims import sample_claims  # noqa: E402
 
 from sitesrv import SiteServer  # noqa: E402
 
-SITES_DIR = ROOT.parent / "shared" / "fixtures" / "sites"
+SITES_DIR = ROOT / "tests" / "fixtures" / "sites"
 #: Each site: its folder, the start path, and URL patterns kept out of the corpus.
 SITES: dict[str, tuple[Path, str, list[str]]] = {
     "drf": (SITES_DIR / "drf" / "v2026-07-31", "/", []),

@@ -6,15 +6,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE = ROOT.parent / "shared" / "fixtures" / "sites" / "drf" / "v2026-07-31"
+SITE = ROOT / "tests" / "fixtures" / "sites" / "drf" / "v2026-07-31"
 SEARCH_INDEX = SITE / "search" / "search_index.json"
 QUESTIONS = ROOT / "tests" / "ground" / "drf_questions.json"
 
 
 def drf_corpus(dest: Path) -> Path:
     """Crawl the DRF fixture (served on 127.0.0.1) into a new corpus at ``dest``."""
-    from groundset.config import CrawlSettings
     from groundset.crawl import crawl
+    from groundset.crawl.settings import CrawlSettings
 
     if not SITE.is_dir():
         sys.exit(f"missing fixture: {SITE}")

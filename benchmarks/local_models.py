@@ -39,9 +39,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, create_model
 
-from groundset.config import CrawlSettings
 from groundset.corpus import Corpus
 from groundset.crawl import crawl
+from groundset.crawl.settings import CrawlSettings
 from groundset.demo import serve
 from groundset.generate import GenerateSettings, LLMClient, generate_samples
 from groundset.generate.client import Api
@@ -52,7 +52,7 @@ from groundset.generate.tasks.qa import QaTask, qa_output_model
 from groundset.ground import Index
 from groundset.verify import verify_samples_file
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 DRF = FIXTURES / "sites" / "drf" / "v2026-07-31"
 #: The record schema of the ``schema`` task here: what an API reference entry holds.
 RECORD_SCHEMA = {

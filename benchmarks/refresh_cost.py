@@ -27,11 +27,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 ROOT = Path(__file__).resolve().parents[1]
-DRF = ROOT.parent / "shared" / "fixtures" / "sites" / "drf"
+DRF = ROOT / "tests" / "fixtures" / "sites" / "drf"
 sys.path.insert(0, str(ROOT / "tests"))
 
-from groundset.pipeline import PhaseSummary, refresh_project, run_project  # noqa: E402
-from groundset.project import load_project  # noqa: E402
+from groundset.project import (  # noqa: E402
+    PhaseSummary,
+    load_project,
+    refresh_project,
+    run_project,
+)
 
 from scripted import Reply, ScriptedServer, extractive_answer  # noqa: E402
 from sitesrv import SiteServer  # noqa: E402

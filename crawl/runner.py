@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from groundset.config import CrawlSettings
 from groundset.corpus import Corpus
+from groundset.crawl.settings import CrawlSettings
 from groundset.errors import CrawlError, UsageError
 from groundset.locks import writer_lock
 

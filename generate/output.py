@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from groundset.errors import UsageError
+from groundset.statefile import drop_partial_line
 
 __all__ = ["JsonlAppender", "done_ids", "drop_partial_line", "rejected_path_for"]
 
@@ -75,16 +76,3 @@ class JsonlAppender:
     def close(self) -> None:
         """Close the file."""
         self._fh.close()
-
-
-def drop_partial_line(path: Path) -> None:
-    """Cut a last line that a crash left without its newline off ``path`` (a JSONL file)."""
-    try:
-        with path.open("rb") as fh:
-            fh.seek(-1, 2)
-            if fh.read(1) == b"\n":
-                return
-    except OSError:
-        return  # missing or empty: nothing to cut
-    data = path.read_bytes()
-    path.write_bytes(data[: data.rfind(b"\n") + 1])

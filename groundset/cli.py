@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from groundset import __version__
-from groundset.config import CrawlSettings, load_toml, resolve
+from groundset.config import load_toml, resolve
 from groundset.demo import MOST_SAMPLES, WANTED
 from groundset.errors import GroundsetError, UsageError
 from groundset.statefile import StateWarning
 
 if TYPE_CHECKING:
+    from groundset.crawl.settings import CrawlSettings
     from groundset.ground.settings import IndexSettings
 
 __all__ = ["main"]
@@ -521,8 +522,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from groundset.pipeline import refresh_project, run_project
-    from groundset.project import load_project
+    from groundset.project import load_project, refresh_project, run_project
 
     command = refresh_project if args.command == "refresh" else run_project
     summary = command(load_project(args.project))
@@ -573,7 +573,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from groundset.report import report_command
+    from groundset.export import report_command
 
     path = report_command(args.kept, args.rejected, args.out, corpus=args.corpus)
     print(f"report: {path}")
@@ -581,14 +581,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from groundset.review import (
+    from groundset.export import (
         ReviewServer,
         ReviewSession,
         export_reviewed_claims,
-        project_review_files,
         review_figures,
         review_inputs,
     )
+    from groundset.project import project_review_files
 
     kept, rejected, corpus, reviews = args.kept, args.rejected, args.corpus, args.reviews
     if kept.suffix == ".toml":
@@ -644,6 +644,8 @@ def _cmd_crawl(args: argparse.Namespace) -> int:
 
 def _crawl_settings(args: argparse.Namespace) -> tuple[CrawlSettings, str]:
     """Crawl settings from a recipe or URLs, the environment and the flags; and a corpus name."""
+    from groundset.crawl.settings import CrawlSettings
+
     recipes = [t for t in args.targets if t.endswith(".toml")]
     urls = [t for t in args.targets if not t.endswith(".toml")]
     if len(recipes) > 1 or (recipes and urls):

@@ -16,13 +16,13 @@ import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from groundset.errors import UsageError
 
-__all__ = ["CrawlSettings", "load_toml", "resolve"]
+__all__ = ["load_toml", "resolve"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,44 +31,6 @@ RENAMED: dict[str, dict[str, str]] = {
     "crawl": {"concurrency": "concurrent_requests", "robots": "obey_robots"},
     "generate": {"local_model_path": "local_model"},
 }
-
-
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class CrawlSettings(_Settings):
-    """How to crawl: where to start, what is in scope, limits and politeness."""
-
-    start_urls: list[str] = Field(default_factory=list)
-    # Scope. Empty allowed_hosts / path_prefixes mean "those of the start URLs".
-    allowed_hosts: list[str] = Field(default_factory=list)
-    path_prefixes: list[str] = Field(default_factory=list)
-    allow: list[str] = Field(default_factory=list, description="regexes a URL must match")
-    deny: list[str] = Field(default_factory=list, description="regexes that exclude a URL")
-    # Limits.
-    max_pages: int | None = Field(default=None, ge=1)
-    max_depth: int | None = Field(default=None, ge=0)
-    max_download_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
-    timeout_s: float = Field(default=30.0, gt=0)
-    retries: int = Field(default=2, ge=0)
-    # Discovery.
-    follow_links: bool = True
-    use_sitemaps: bool = True
-    versions: Literal["current", "all"] = Field(
-        default="current",
-        description="current: pages of other docs versions (Docusaurus's old and unreleased "
-        "versions, marked by their version banner, and pages under a version path such as "
-        "/en/2.4.2/ that no start URL is under) are skipped as old_version; all: kept",
-    )
-    # Politeness.
-    obey_robots: bool = True
-    user_agent: str = "groundset/0.1 (+https://pypi.org/project/groundset/)"
-    concurrent_requests: int = Field(default=8, ge=1)
-    concurrent_requests_per_host: int = Field(default=4, ge=1)
-    download_delay_s: float = Field(default=0.0, ge=0)
-    autothrottle: bool = True
-    autothrottle_target_concurrency: float = Field(default=4.0, gt=0)
 
 
 def load_toml(path: str | Path) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """``groundset demo``: the whole pipeline, offline, on groundset's own documentation.
 
-It renders the Markdown pages shipped in ``groundset/project/demo_docs/`` into a small documentation
+It renders the Markdown pages shipped in ``groundset/demo_docs/`` into a small documentation
 site (navigation, sidebar and footer included, so extraction has chrome to remove), serves it on
 127.0.0.1, then crawls, indexes, and generates with the default local model and verifies, a few
 samples at a time, until :data:`WANTED` samples are kept or :data:`MOST_SAMPLES` were written;
@@ -69,7 +69,7 @@ def build_site(dest: Path) -> list[str]:
     """Render the bundled docs into a static site under ``dest``; returns the page paths."""
     import markdown  # only the demo needs it: kept out of every command's start-up
 
-    docs = resources.files("groundset.project") / "demo_docs"
+    docs = resources.files("groundset") / "demo_docs"
     pages = sorted(
         (entry.name.removesuffix(".md"), entry.read_text(encoding="utf-8"))
         for entry in docs.iterdir()
@@ -143,9 +143,9 @@ def run_demo(
     Returns:
         The paths of the corpus, samples, kept and rejected files, dataset and report.
     """
-    from groundset.config import CrawlSettings
     from groundset.corpus import Corpus
     from groundset.crawl import crawl
+    from groundset.crawl.settings import CrawlSettings
     from groundset.export import export_dataset, write_report
     from groundset.generate.commands import generate_command
     from groundset.ground import Index

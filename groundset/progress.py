@@ -9,9 +9,13 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import TextIO
 
-__all__ = ["OutcomeProgress", "Progress"]
+__all__ = ["OutcomeProgress", "Progress", "Say"]
+
+#: How a command tells its user one line of what it did (``print``, or a test's list.append).
+Say = Callable[[str], None]
 
 
 class Progress:

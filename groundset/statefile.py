@@ -17,6 +17,10 @@ names the file, what is wrong and the fix:
 - written by another version of groundset: every file records its schema version in SQLite's
   ``user_version``; a newer one is refused (upgrade groundset), a file from before versions were
   recorded is adopted, an older one is migrated by the caller's ``migrate``.
+
+The JSONL files that work is appended to as it is done (samples as generated, review verdicts)
+are state files too: :func:`drop_partial_line` cuts the line a crash left half written, so that the
+next append does not glue itself to it.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Literal
 
 from groundset.errors import StateError
 
-__all__ = ["StateWarning", "open_state"]
+__all__ = ["StateWarning", "drop_partial_line", "open_state"]
 
 Isolation = Literal["DEFERRED", "EXCLUSIVE", "IMMEDIATE"] | None
 
@@ -221,3 +225,16 @@ def _move_aside(path: Path) -> Path:
         if extra.exists():
             os.replace(extra, aside.with_name(aside.name + suffix))
     return aside
+
+
+def drop_partial_line(path: Path) -> None:
+    """Cut a last line that a crash left without its newline off ``path`` (a JSONL file)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(-1, 2)
+            if fh.read(1) == b"\n":
+                return
+    except OSError:
+        return  # missing or empty: nothing to cut
+    data = path.read_bytes()
+    path.write_bytes(data[: data.rfind(b"\n") + 1])

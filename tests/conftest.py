@@ -1,4 +1,4 @@
-"""Shared fixtures: the real material of ../shared/fixtures, served and crawled once a session.
+"""Shared fixtures: the real material of tests/fixtures, served and crawled once a session.
 
 A fixture that cannot be found fails the test with the missing path; it is never skipped.
 """
@@ -21,9 +21,9 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from groundset.config import CrawlSettings
 from groundset.corpus import Corpus
 from groundset.crawl import crawl
+from groundset.crawl.settings import CrawlSettings
 from groundset.generate import LocalModelServer
 from groundset.ground import Embedder, Index
 

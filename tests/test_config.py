@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from groundset.config import CrawlSettings, load_toml, resolve
+from groundset.config import load_toml, resolve
+from groundset.crawl.settings import CrawlSettings
 from groundset.errors import UsageError
 
 

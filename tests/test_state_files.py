@@ -20,7 +20,7 @@ from groundset.cli import main
 from groundset.corpus import Corpus
 from groundset.errors import StateError
 from groundset.locks import LOCK_NAME
-from groundset.state import ProjectState
+from groundset.project import ProjectState
 
 from damage import damage_page
 from fixture_paths import copy_site, fixture_path

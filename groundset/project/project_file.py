@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from groundset.config import CrawlSettings, load_toml, resolve
+from groundset.config import load_toml, resolve
+from groundset.crawl.settings import CrawlSettings
 from groundset.errors import UsageError
 
 __all__ = [

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from groundset.cli import main
-from groundset.config import CrawlSettings
 from groundset.corpus import Corpus
 from groundset.crawl import crawl
+from groundset.crawl.settings import CrawlSettings
 from groundset.errors import CrawlError
 
 from fixture_paths import fixture_path

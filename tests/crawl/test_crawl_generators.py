@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from groundset.config import CrawlSettings
 from groundset.corpus import Corpus
 from groundset.crawl import CrawlReport, crawl
+from groundset.crawl.settings import CrawlSettings
 
 from fixture_paths import fixture_path
 from sitesrv import Route, SiteServer

@@ -192,8 +192,9 @@ _KILLED_EXPORT = """
 import os, signal, sys
 from pathlib import Path
 import groundset.export as export
+import groundset.export.formats as formats
 
-written = export._write_jsonl
+written = formats._write_jsonl
 
 
 def write_then_die(path, rows):
@@ -201,7 +202,7 @@ def write_then_die(path, rows):
     os.kill(os.getpid(), signal.SIGKILL)  # killed between two files of one format
 
 
-export._write_jsonl = write_then_die
+formats._write_jsonl = write_then_die
 kept, out, rejected, corpus = map(Path, sys.argv[1:5])
 # Another split than the export it replaces, so that its files differ from the last one's.
 export.export_dataset(

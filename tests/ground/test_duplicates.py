@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from groundset.config import CrawlSettings
 from groundset.corpus import Corpus
 from groundset.crawl import crawl
+from groundset.crawl.settings import CrawlSettings
 from groundset.ground import Embedder, Index, chunk_document
 from groundset.ground.duplicates import aggregate_pages
 

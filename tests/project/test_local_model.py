@@ -15,10 +15,8 @@ from pathlib import Path
 import pytest
 
 from groundset.ground import Index
-from groundset.pipeline import refresh_project, run_project
-from groundset.project import load_project
+from groundset.project import ProjectState, load_project, refresh_project, run_project
 from groundset.records import Sample
-from groundset.state import ProjectState
 
 from .conftest import CHANGED, new_deploy
 from sitesrv import SiteServer

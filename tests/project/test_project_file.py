@@ -8,8 +8,7 @@ import pytest
 
 from groundset.cli import main
 from groundset.errors import UsageError
-from groundset.project import budget_left, load_project, round_size
-from groundset.state import ProjectState
+from groundset.project import ProjectState, budget_left, load_project, round_size
 
 RECIPE = Path(__file__).resolve().parents[2] / "corpora" / "django-rest-framework.toml"
 

@@ -20,8 +20,8 @@ import pytest
 
 from groundset.cli import main
 from groundset.ground import Index
+from groundset.project import ProjectState
 from groundset.records import Sample
-from groundset.state import ProjectState
 
 from .conftest import CHANGED, UNCHANGED, new_deploy
 from scripted import Reply, ScriptedServer, extractive_answer, passage_of
@@ -224,7 +224,8 @@ def test_a_project_review_outlives_a_refresh_and_reaches_the_report_and_card(
     make_project: Callable[..., Path],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from groundset.review import ReviewLog, project_review_files, review_inputs
+    from groundset.export import ReviewLog, review_inputs
+    from groundset.project import project_review_files
 
     project = make_project(
         tmp_path / "p", drf_server.url, tasks="qa = 100",

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from groundset.cli import main
-from groundset.state import ProjectState
+from groundset.project import ProjectState
 
 from scripted import Reply, ScriptedServer, extractive_answer
 from sitesrv import SiteServer

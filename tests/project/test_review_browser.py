@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from groundset.cli import main
-from groundset.review import project_review_files
+from groundset.project import project_review_files
 
 from chromium import chromium_page
 from scripted import Reply, ScriptedServer, extractive_answer

@@ -9,8 +9,8 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from groundset import report
-from groundset.report import KEPT_SHOWN, report_command, write_report
+import groundset.export.report as report
+from groundset.export import report_command, write_report
 
 from records_builder import (
     Verified,
@@ -85,7 +85,7 @@ def test_each_quote_is_marked_inside_its_cited_text(verified: Verified, tmp_path
     )
     kept_list = page.get_element_by_id("kept-list")
     items = kept_list.findall("details")
-    assert len(items) == KEPT_SHOWN
+    assert len(items) == report.KEPT_SHOWN
     by_id = {x["id"]: x for x in verified.results.kept}
     texts = {(s.doc_url, s.heading_path): " ".join(s.text.split()) for s in drf_sections()}
     with_context = 0

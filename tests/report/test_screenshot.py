@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from groundset.report import KEPT_COLOUR, REJECTED_COLOUR, write_report
+from groundset.export import write_report
+from groundset.export.charts import KEPT_COLOUR, REJECTED_COLOUR
 
 from records_builder import Verified
 

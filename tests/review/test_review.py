@@ -14,20 +14,19 @@ from typing import Any
 
 import pytest
 
-import groundset
+import groundset.export
 from groundset.cli import main
-from groundset.export import read_judged
-from groundset.review import (
-    ReviewItem,
+from groundset.export import (
     ReviewLog,
     ReviewServer,
     ReviewSession,
-    draw_review,
-    item_view,
+    read_judged,
     review_figures,
     review_inputs,
     wilson_interval,
 )
+from groundset.export.review import item_view
+from groundset.export.reviews import ReviewItem, draw_review
 
 from chromium import chromium_page
 from records_builder import Verified, drf_sections, make_sample, verdict_for, with_verdict
@@ -106,7 +105,7 @@ def test_the_server_refuses_requests_without_its_token_and_paths_it_does_not_ser
     assert _status(f"{base}/") == 403
     assert _status(f"{base}/api/state?token=wrong") == 403
     assert _status(f"{base}/api/verdict", data=b"{}") == 403
-    for path in ("/../../../etc/passwd", "/review_page.html", "/groundset/review.py", "/api"):
+    for path in ("/../../../etc/passwd", "/review_page.html", "/export/review.py", "/api"):
         assert _status(f"{base}{path}?token={server.token}") == 404, path
     assert _status(f"{base}/?token={server.token}") == 200
     assert server.httpd.server_address[0] == "127.0.0.1"
@@ -338,8 +337,7 @@ def test_a_review_by_keyboard_in_chromium_resumes_after_a_reload(
 def test_the_report_and_the_card_say_what_the_review_found_and_which_reviews_are_older(
     verified: Verified, tmp_path: Path
 ) -> None:
-    from groundset.export import export_dataset
-    from groundset.report import write_report
+    from groundset.export import export_dataset, write_report
 
     kept, rejected = tmp_path / "samples.kept.jsonl", tmp_path / "samples.rejected.jsonl"
     shutil.copy(verified.kept, kept)
@@ -384,7 +382,7 @@ def test_the_page_marks_deciding_evidence_whose_whitespace_differs_from_the_pass
 ) -> None:
     # The verifier's evidence is a window of sentences joined by one space; the passage keeps
     # its paragraph breaks and list layout (DRF's permissions overview, as Qwen was judged on).
-    page = (Path(groundset.__file__).parent / "review_page.html").read_text(encoding="utf-8")
+    page = (Path(groundset.export.__file__).parent / "review_page.html").read_text(encoding="utf-8")
     script = page[
         page.index("function el(") : page.index("\nfunction", page.index("function highlighted("))
     ]

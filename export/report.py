@@ -13,35 +13,36 @@ marked.
 from __future__ import annotations
 
 import html
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from groundset.corpus import Corpus
-from groundset.export import JudgedSample, read_judged
+from groundset.export.charts import (
+    EMPTY_COLOUR,
+    KEPT_COLOUR,
+    REASON_COLOURS,
+    REJECTED_COLOUR,
+    Bar,
+    DocCoverage,
+    bar_chart,
+    coverage_chart,
+    heat,
+    histogram,
+    more_documents,
+)
+from groundset.export.judged import JudgedSample, read_judged
+from groundset.export.reviews import ReviewFigures, reviews_of_files, reviews_path_for
+from groundset.export.sections import (
+    CorpusSection,
+    corpus_sections,
+    evidence_in_section,
+    find_in_text,
+)
 from groundset.records import Claim, ClaimVerdict, Sample
 
-if TYPE_CHECKING:
-    from groundset.review import ReviewFigures
+__all__ = ["render_report", "report_command", "write_report"]
 
-__all__ = [
-    "CorpusSection",
-    "corpus_sections",
-    "render_report",
-    "report_command",
-    "write_report",
-]
-
-KEPT_COLOUR = "#2f855a"
-REJECTED_COLOUR = "#c53030"
-EMPTY_COLOUR = "#e2e8f0"
-#: Reasons get warm colours in turn: all of them mean "rejected", none should look like "kept".
-REASON_COLOURS = ("#c53030", "#dd6b20", "#b7791f", "#9b2c2c", "#d53f8c", "#805ad5", "#744210")
 #: At most this many samples of each kind are written out in full, so the page stays light.
 KEPT_SHOWN = 60
 REJECTED_SHOWN = 120
@@ -49,249 +50,10 @@ REJECTED_SHOWN = 120
 COVERAGE_ROWS = 300
 #: Characters of cited text shown on each side of the marked quote.
 CONTEXT_CHARS = 350
-_LABEL_CHARS = 44
-
-
-@dataclass(frozen=True)
-class CorpusSection:
-    """One heading-delimited section of a corpus document, as the ground stage chunks it."""
-
-    doc_url: str
-    doc_title: str
-    heading_path: str
-    text: str
 
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _short(text: str, limit: int = _LABEL_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _doc_label(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.path.strip("/") or parts.netloc or url
-
-
-# -- reading ---------------------------------------------------------------------------------
-
-
-def corpus_sections(corpus_dir: Path) -> list[CorpusSection]:
-    """Every section of every active document of a corpus, in document order.
-
-    Args:
-        corpus_dir: the corpus directory.
-
-    Returns:
-        The sections, each whole (never cut to an embedder's length), with their heading paths
-        written as the chunks in the index write them.
-
-    Raises:
-        UsageError: the directory is not a corpus.
-    """
-    # Imported here: the ground stage brings the embedder's libraries, which only a report over a
-    # corpus needs.
-    from groundset.ground import chunk_document
-
-    sections: list[CorpusSection] = []
-    with Corpus(corpus_dir) as corpus:
-        for doc in corpus.documents():
-            # One chunk per section: no length limit, no merging of short sections into parents.
-            chunks = chunk_document(doc, lambda t: len(t.split()), max_tokens=10**9, min_tokens=0)
-            sections += [
-                CorpusSection(doc.url, doc.title, c.heading_path, c.text.partition("\n\n")[2])
-                for c in chunks
-            ]
-            if not chunks:
-                sections.append(CorpusSection(doc.url, doc.title, "", ""))
-    return sections
-
-
-# -- charts ----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Bar:
-    """One row of a horizontal bar chart: a label and stacked segments (value, colour, name)."""
-
-    label: str
-    segments: list[tuple[int, str, str]]
-    note: str = ""
-
-    @property
-    def total(self) -> int:
-        return sum(v for v, _, _ in self.segments)
-
-
-def _bar_chart(bars: Sequence[_Bar], *, width: int = 520, label_width: int = 170) -> str:
-    """A horizontal stacked bar chart as inline SVG; each segment's tooltip names it."""
-    row, top = 26, 6
-    biggest = max((b.total for b in bars), default=0) or 1
-    room = width - label_width - 60
-    height = top * 2 + row * len(bars)
-    parts = [_svg_open(width, height, "bar chart")]
-    for i, bar in enumerate(bars):
-        y = top + i * row
-        parts.append(
-            f'<text x="{label_width - 8}" y="{y + 17}" text-anchor="end" class="label">'
-            f"{_e(_short(bar.label, 26))}<title>{_e(bar.label)}</title></text>"
-        )
-        x = float(label_width)
-        for value, colour, name in bar.segments:
-            w = room * value / biggest
-            if value:
-                parts.append(
-                    f'<rect x="{x:.1f}" y="{y + 4}" width="{max(w, 1.5):.1f}" height="{row - 8}"'
-                    f' rx="3" fill="{colour}"><title>{_e(f"{bar.label}: {name} {value}")}</title>'
-                    "</rect>"
-                )
-            x += w
-        text = f"{bar.total}{bar.note}"
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + 17}" class="value">{_e(text)}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _svg_open(width: int, height: int, label: str) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"'
-        f' viewBox="0 0 {width} {height}" role="img" aria-label="{_e(label)}">'
-    )
-
-
-def _histogram(supported: list[float], unsupported: list[float], *, bins: int = 20) -> str:
-    """Claim scores in equal bins, supported and unsupported stacked, as inline SVG."""
-    scores = supported + unsupported
-    lo = min([0.0, *scores])
-    hi = max([1.0, *scores])
-    step = (hi - lo) / bins
-
-    def counts(values: list[float]) -> list[int]:
-        out = [0] * bins
-        for v in values:
-            out[min(int((v - lo) / step), bins - 1)] += 1
-        return out
-
-    ok, bad = counts(supported), counts(unsupported)
-    width, height, left, right, bottom, top = 1000, 230, 44, 24, 30, 12
-    plot_w, plot_h = width - left - right, height - bottom - top
-    peak = max((a + b for a, b in zip(ok, bad, strict=True)), default=0) or 1
-    bar_w = plot_w / bins
-    parts = [_svg_open(width, height, "histogram of claim scores")]
-    for tick in _ticks(peak):
-        y = top + plot_h - plot_h * tick / peak
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{tick}</text>'
-        )
-    for i, (n_ok, n_bad) in enumerate(zip(ok, bad, strict=True)):
-        x = left + i * bar_w + 1
-        start, end = lo + i * step, lo + (i + 1) * step
-        base = float(top + plot_h)
-        for n, colour, name in (
-            (n_ok, KEPT_COLOUR, "supported"),
-            (n_bad, REJECTED_COLOUR, "not supported"),
-        ):
-            if n:
-                h = plot_h * n / peak
-                base -= h
-                tip = f"{start:.2f}–{end:.2f}: {n} {name}"
-                parts.append(
-                    f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}"'
-                    f' fill="{colour}"><title>{_e(tip)}</title></rect>'
-                )
-    for i in range(0, bins + 1, bins // 4):
-        x = left + i * bar_w
-        parts.append(
-            f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle" class="tick">'
-            f"{lo + i * step:.2f}</text>"
-        )
-    parts.append(
-        f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}"'
-        ' class="axis"/></svg>'
-    )
-    return "".join(parts)
-
-
-def _ticks(peak: int) -> list[int]:
-    """Round gridline values from 0 to ``peak``, four or five of them."""
-    raw = peak / 4
-    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    return list(range(0, peak + 1, max(int(step), 1)))
-
-
-def _heat(count: int, peak: int) -> str:
-    """Grey for no samples, then greens that darken with the count (on a log scale)."""
-    if count == 0:
-        return EMPTY_COLOUR
-    share = math.log1p(count) / math.log1p(max(peak, 1))
-    light, dark = (198, 246, 213), (34, 84, 61)
-    r, g, b = (round(a + (d - a) * share) for a, d in zip(light, dark, strict=True))
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-@dataclass
-class _DocCoverage:
-    url: str
-    title: str
-    sections: list[str] = field(default_factory=list)
-    kept: Counter[str] = field(default_factory=Counter)
-    rejected: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def kept_samples(self) -> int:
-        return self.kept.total()
-
-
-def _coverage_chart(docs: Sequence[_DocCoverage]) -> str:
-    """Per document: a bar of kept samples, then one cell per section coloured by its samples."""
-    width, label_w, bar_w, row = 1000, 250, 150, 22
-    strip_x = label_w + bar_w + 40
-    strip_w = width - strip_x - 10
-    peak_doc = max((d.kept_samples for d in docs), default=0) or 1
-    peak_section = max((max(d.kept.values(), default=0) for d in docs), default=0)
-    parts = [_svg_open(width, row * len(docs) + 8, "coverage of the corpus")]
-    for i, doc in enumerate(docs):
-        y = 4 + i * row
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" class="label">'
-            f"{_e(_short(_doc_label(doc.url), 36))}<title>{_e(doc.title)} — {_e(doc.url)}</title>"
-            "</text>"
-        )
-        w = bar_w * doc.kept_samples / peak_doc
-        if doc.kept_samples:
-            parts.append(
-                f'<rect x="{label_w}" y="{y + 4}" width="{max(w, 1.5):.1f}" height="{row - 8}"'
-                f' rx="2" fill="{KEPT_COLOUR}"/>'
-            )
-        parts.append(
-            f'<text x="{label_w + w + 5:.1f}" y="{y + 15}" class="value">{doc.kept_samples}</text>'
-        )
-        cell = min(14.0, strip_w / max(len(doc.sections), 1))
-        for j, heading in enumerate(doc.sections):
-            kept, rejected = doc.kept[heading], doc.rejected[heading]
-            tip = f"{heading or doc.title}: kept {kept}, rejected {rejected}"
-            parts.append(
-                f'<rect x="{strip_x + j * cell:.1f}" y="{y + 3}" width="{max(cell - 2, 1):.1f}"'
-                f' height="{row - 6}" rx="2" fill="{_heat(kept, peak_section)}"'
-                + (f' stroke="{REJECTED_COLOUR}" stroke-width="1.5"' if rejected else "")
-                + f"><title>{_e(tip)}</title></rect>"
-            )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _more_documents(rest: Sequence[_DocCoverage]) -> str:
-    if not rest:
-        return ""
-    with_samples = sum(1 for d in rest if d.kept_samples)
-    return (
-        f'<p class="note">… and {len(rest)} more documents, {with_samples} of them with kept'
-        " samples, not drawn.</p>"
-    )
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -319,7 +81,7 @@ def _by_attribute(kept: Sequence[JudgedSample], rejected: Sequence[JudgedSample]
             counts[accepted][value] += 1
             names[value] += 1
     bars = [
-        _Bar(
+        Bar(
             name,
             [
                 (counts[True][name], KEPT_COLOUR, "kept"),
@@ -328,17 +90,17 @@ def _by_attribute(kept: Sequence[JudgedSample], rejected: Sequence[JudgedSample]
         )
         for name, _ in names.most_common()
     ]
-    return _bar_chart(bars, width=460, label_width=120)
+    return bar_chart(bars, width=460, label_width=120)
 
 
 def _coverage(
     kept: Sequence[JudgedSample],
     rejected: Sequence[JudgedSample],
     sections: Sequence[CorpusSection] | None,
-) -> list[_DocCoverage]:
-    docs: dict[str, _DocCoverage] = {}
+) -> list[DocCoverage]:
+    docs: dict[str, DocCoverage] = {}
     for s in sections or []:
-        doc = docs.setdefault(s.doc_url, _DocCoverage(s.doc_url, s.doc_title))
+        doc = docs.setdefault(s.doc_url, DocCoverage(s.doc_url, s.doc_title))
         if s.heading_path not in doc.sections:
             doc.sections.append(s.heading_path)
     for accepted, judged in ((True, kept), (False, rejected)):
@@ -346,7 +108,7 @@ def _coverage(
             if j.sample is None:
                 continue
             for source in j.sample.sources:
-                doc = docs.setdefault(source.doc_url, _DocCoverage(source.doc_url, source.doc_url))
+                doc = docs.setdefault(source.doc_url, DocCoverage(source.doc_url, source.doc_url))
                 if source.heading_path not in doc.sections:
                     doc.sections.append(source.heading_path)
                 (doc.kept if accepted else doc.rejected)[source.heading_path] += 1
@@ -451,11 +213,11 @@ def render_report(
     covered_docs = sum(1 for d in coverage if d.kept_samples)
     rate = f"{len(kept) / total:.1%}" if total else "–"
     outcome = [
-        _Bar("kept", [(len(kept), KEPT_COLOUR, "kept")]),
-        _Bar("rejected", [(len(rejected), REJECTED_COLOUR, "rejected")]),
+        Bar("kept", [(len(kept), KEPT_COLOUR, "kept")]),
+        Bar("rejected", [(len(rejected), REJECTED_COLOUR, "rejected")]),
     ]
     by_reason = [
-        _Bar(reason, [(n, REASON_COLOURS[i % len(REASON_COLOURS)], "rejected")])
+        Bar(reason, [(n, REASON_COLOURS[i % len(REASON_COLOURS)], "rejected")])
         for i, (reason, n) in enumerate(reasons.most_common())
     ]
     chunks = [
@@ -475,7 +237,7 @@ def render_report(
         "</div>",
         '<div class="row"><section class="card"><h2>Kept and rejected</h2>',
         f'<p class="note">{total} samples verified.</p>',
-        _bar_chart(outcome, width=460, label_width=120),
+        bar_chart(outcome, width=460, label_width=120),
         '<p class="note">By task</p>',
         _by_attribute(kept, rejected, "task"),
         '<p class="note">By language</p>',
@@ -484,14 +246,14 @@ def render_report(
         "</section>",
         '<section class="card"><h2>Rejected, by reason</h2>',
         '<p class="note">A rejected sample counts once under each of its reasons.</p>',
-        _bar_chart(by_reason, width=460, label_width=150)
+        bar_chart(by_reason, width=460, label_width=150)
         if by_reason
         else '<p class="note">Nothing was rejected.</p>',
         "</section></div>",
         '<section class="card"><h2>Claim scores</h2>',
         f'<p class="note">{len(supported)} supported and {len(unsupported)} unsupported claims,'
         " kept and rejected samples together.</p>",
-        _histogram(supported, unsupported),
+        histogram(supported, unsupported),
         _legend(("supported", KEPT_COLOUR), ("not supported", REJECTED_COLOUR)),
         "</section>",
         _review_section(review, [*kept, *rejected], sections),
@@ -501,9 +263,9 @@ def render_report(
         + ("" if sections is not None else " (documents known from the samples only)")
         + ". The bar counts a document's kept samples; each cell is one section, darker with"
         " more kept samples, outlined red where samples were rejected.</p>",
-        _coverage_chart(coverage[:COVERAGE_ROWS]),
-        _more_documents(coverage[COVERAGE_ROWS:]),
-        _legend(("no samples", EMPTY_COLOUR), ("few", _heat(1, 8)), ("many", _heat(8, 8))),
+        coverage_chart(coverage[:COVERAGE_ROWS]),
+        more_documents(coverage[COVERAGE_ROWS:]),
+        _legend(("no samples", EMPTY_COLOUR), ("few", heat(1, 8)), ("many", heat(8, 8))),
         "</section>",
         _sample_list("kept", "Kept samples", _kept_order(kept), KEPT_SHOWN, sections),
         _sample_list(
@@ -697,17 +459,6 @@ def _verdict_meta(verdict: ClaimVerdict) -> str:
     return meta + "".join(f" · {r}" for r in verdict.reasons)
 
 
-def evidence_in_section(evidence: str, heading_path: str) -> str:
-    """The verifier's evidence as it reads in the section's own text.
-
-    The verifier reads a chunk as it was indexed, its heading path first, so a window at the
-    chunk's start begins with the heading path, which the section's text does not hold.
-    """
-    if heading_path and evidence.startswith(heading_path):
-        return evidence.removeprefix(heading_path).lstrip()
-    return evidence
-
-
 def _answer_check(sample: Sample, verdict: ClaimVerdict, texts: dict[tuple[str, str], str]) -> str:
     """A sentence of the answer as the verifier checked it, with the evidence that decided."""
     source = next((s for s in sample.sources if s.chunk_id == verdict.chunk_id), None)
@@ -717,7 +468,7 @@ def _answer_check(sample: Sample, verdict: ClaimVerdict, texts: dict[tuple[str, 
         if source is not None:
             where = f"{source.doc_url} · {source.heading_path}"
             text = texts.get((source.doc_url, source.heading_path), "")
-            match = _find(text, evidence_in_section(verdict.evidence, source.heading_path))
+            match = find_in_text(text, evidence_in_section(verdict.evidence, source.heading_path))
             if match:
                 shown = _marked(text, match)
         evidence = (
@@ -730,22 +481,13 @@ def _answer_check(sample: Sample, verdict: ClaimVerdict, texts: dict[tuple[str, 
     )
 
 
-def _find(text: str, quote: str) -> re.Match[str] | None:
-    """Where ``quote`` is in ``text``, whatever its whitespace, then ignoring case."""
-    words = quote.split()
-    if not words:
-        return None
-    pattern = r"\s+".join(re.escape(w) for w in words)
-    return re.search(pattern, text) or re.search(pattern, text, re.IGNORECASE)
-
-
 def _highlight(text: str, quote: str) -> str:
     """``text`` escaped, trimmed around ``quote``, with the quote inside ``<mark>``.
 
     The quote is found whatever its whitespace, then ignoring case; a quote that is not in the
     text is said so, the text shown from its start.
     """
-    match = _find(text, quote)
+    match = find_in_text(text, quote)
     if match is None:
         shown = text if len(text) <= 2 * CONTEXT_CHARS else text[: 2 * CONTEXT_CHARS] + "…"
         if text == quote:
@@ -794,8 +536,6 @@ def write_report(
     Raises:
         UsageError: a missing or malformed file, or a directory that is not a corpus.
     """
-    from groundset.review import reviews_of_files, reviews_path_for
-
     sections = corpus_sections(corpus_dir) if corpus_dir is not None else None
     kept_lines, rejected_lines = read_judged(kept), read_judged(rejected)
     figures = reviews_of_files(kept_lines, rejected_lines, reviews or reviews_path_for(kept))

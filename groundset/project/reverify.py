@@ -1,0 +1,128 @@
+"""Refresh: re-verify every kept sample that cites a section that changed or vanished, and retire
+with its reasons each one that no longer holds."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from groundset.progress import Say
+from groundset.project.project_file import Project
+from groundset.project.rounds import sample_verifier
+from groundset.project.state import Phase, ProjectState
+from groundset.project.stored import without_verdict
+from groundset.project.summary import PhaseSummary
+from groundset.records import Chunk, Sample, Source
+
+if TYPE_CHECKING:
+    from groundset.ground import Index
+
+__all__ = ["reverify"]
+
+
+def _cited(sample: Sample) -> set[str]:
+    ids = {s.chunk_id for s in sample.sources}
+    ids.update(c.chunk_id for claim in sample.claims for c in claim.citations)
+    return ids
+
+
+def reverify(
+    project: Project,
+    state: ProjectState,
+    phase: Phase,
+    index: Index,
+    current: set[str],
+    summary: PhaseSummary,
+    say: Say,
+) -> None:
+    """Re-verify every kept sample citing a chunk the index no longer holds; retire the ones
+    that no longer hold, with their reasons."""
+    done = state.reverified(phase.id)
+    affected = []
+    for record in state.records("kept"):
+        sample = Sample.model_validate(without_verdict(record))
+        if sample.id not in done and not _cited(sample) <= current:
+            affected.append((sample, record))
+    if affected:
+        say(f"re-verifying {len(affected)} kept samples that cite changed or removed sections")
+        verifier = sample_verifier(project, index, state, frozenset(s.id for s, _ in affected))
+        for sample, record in affected:
+            rebased = _rebase(sample, index)
+            if rebased is None:
+                retired = {**record, "retired": {"reasons": ["source_removed"], "phase": phase.id}}
+                state.reverify(phase.id, sample.id, "retired", ["source_removed"], retired)
+                continue
+            verdict = verifier.verify(rebased)
+            new_record = {**rebased.model_dump(mode="json", exclude_none=True),
+                          "verdict": verdict.model_dump(mode="json")}  # fmt: skip
+            if verdict.accepted:
+                state.reverify(phase.id, sample.id, "kept", [], new_record)
+            else:
+                # Kept as it was checked: citing the current chunks, with the failing verdict.
+                reasons = list(dict.fromkeys(["source_changed", *verdict.reasons]))
+                new_record["retired"] = {"reasons": reasons, "phase": phase.id}
+                state.reverify(phase.id, sample.id, "retired", reasons, new_record)
+    summary.reverified = state.reverified(phase.id)
+    retired = state.retire_reasons()
+    counted: Counter[str] = Counter()
+    for sample_id, outcome in summary.reverified.items():
+        if outcome == "retired":
+            counted.update(retired.get(sample_id, []))
+    summary.retired_reasons = dict(counted.most_common())
+
+
+def _rebase(sample: Sample, index: Index) -> Sample | None:
+    """The sample citing the current chunks of its sections, or None when a page is gone.
+
+    A vanished chunk is replaced by the chunk of the same page that holds the most of the quotes
+    cited from it, preferring the one under the same heading path.
+    """
+    from groundset.verify import find_quote
+
+    wanted = _cited(sample)
+    present = index.get(sorted(wanted))
+    quotes: dict[str, list[str]] = {}
+    for claim in sample.claims:
+        for citation in claim.citations:
+            quotes.setdefault(citation.chunk_id, []).append(citation.quote)
+    replaced: dict[str, Chunk] = {}
+    pages: dict[str, list[Chunk]] = {}
+    for source in sample.sources:
+        if source.chunk_id in present or source.chunk_id in replaced:
+            continue
+        if source.doc_url not in pages:
+            pages[source.doc_url] = list(index.chunks(doc_url=source.doc_url))
+        chunks = pages[source.doc_url]
+        if not chunks:
+            return None
+        cited = quotes.get(source.chunk_id, [])
+
+        def fit(
+            chunk: Chunk, cited: list[str] = cited, heading: str = source.heading_path
+        ) -> tuple[int, bool]:
+            found = sum(1 for q in cited if find_quote(q, chunk.text))
+            return found, chunk.heading_path == heading
+
+        # The chunk holding the quotes; else the one under the same heading, else any: the
+        # verifier then finds the quotes missing, and the sample is retired as changed.
+        best = max(chunks, key=fit)
+        replaced[source.chunk_id] = best
+    if any(i not in present and i not in replaced for i in wanted):
+        return None  # a citation of a chunk the sources do not list, now gone
+
+    def new_id(chunk_id: str) -> str:
+        return replaced[chunk_id].id if chunk_id in replaced else chunk_id
+
+    data = sample.model_dump(mode="json")
+    for claim in data["claims"]:
+        for citation in claim["citations"]:
+            citation["chunk_id"] = new_id(citation["chunk_id"])
+    sources = []
+    for source in sample.sources:
+        chunk = replaced.get(source.chunk_id) or present[source.chunk_id]
+        sources.append(
+            Source(chunk_id=chunk.id, content_sha256=chunk.content_sha256, doc_url=chunk.doc_url,
+                   heading_path=chunk.heading_path).model_dump(mode="json")
+        )  # fmt: skip
+    data["sources"] = sources
+    return Sample.model_validate(data)
