@@ -308,7 +308,7 @@ def review_inputs(
     if n_kept < 0 or n_rejected < 0 or n_kept + n_rejected == 0:
         raise UsageError(
             "nothing to review: the sample sizes must be at least 0 and not both 0",
-            fix="pass --kept N and --rejected N",
+            fix="pass --kept-sample N and --rejected-sample N",
         )
     items = draw_review(read_judged(kept), read_judged(rejected), n_kept, n_rejected, seed)
     texts = _cited_texts(corpus, items) if corpus is not None else {}
