@@ -9,16 +9,19 @@ calibrate their scores against each other.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from rank_bm25 import BM25Okapi
 
 from groundset.records import Chunk
+from groundset.scripts import WORD_CHAR, split_unspaced
 
 __all__ = ["LexicalIndex", "lexical_tokens", "reciprocal_rank_fusion"]
 
-_WORD = re.compile(r"[A-Za-z0-9_]+")
+# A word or identifier in any script (letters, digits, underscores and the marks inside a word).
+_WORD = re.compile(f"(?:_|{WORD_CHAR})+")
 # Parts of an identifier: "JSONRenderer" -> JSON, Renderer; "api_view" -> api, view.
 _PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 # fmt: off
@@ -41,20 +44,35 @@ def _stem(word: str) -> str:
     return word
 
 
+def _unaccented(word: str) -> str:
+    """A Latin word without its accents ("déjà" -> "deja"); other words as they are."""
+    if word.isascii():
+        return word
+    bare = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+    return bare if bare.isascii() else word
+
+
 def lexical_tokens(text: str) -> list[str]:
     """Lower-cased, singular tokens, identifiers kept whole and also split into their parts.
 
     ``ModelSerializer`` gives ``modelserializer``, ``model``, ``serializer``;
     ``DEFAULT_THROTTLE_RATES`` gives ``default_throttle_rate``, ``default``, ``throttle``,
-    ``rate``. Stop words are dropped, so questions weigh their content words.
+    ``rate``. Stop words are dropped, so questions weigh their content words. Words of other
+    scripts are kept whole, and text written without spaces is cut into character pairs:
+    "を設定します" gives "を設", "設定", "定し", "しま", "ます".
     """
     tokens: list[str] = []
-    for word in _WORD.findall(text):
-        parts = [p.lower() for p in _PART.findall(word)]
-        whole = word.strip("_").lower()
-        if len(parts) > 1:
-            tokens.append(_stem(whole))
-        tokens.extend(_stem(p) for p in parts if p not in _STOPWORDS)
+    for match in _WORD.finditer(text):
+        # Text written without spaces is cut into character pairs (see groundset.scripts).
+        for word in split_unspaced(_unaccented(match.group())):
+            if not word.isascii():
+                tokens.append(word.lower())
+                continue
+            parts = [p.lower() for p in _PART.findall(word)]
+            whole = word.strip("_").lower()
+            if len(parts) > 1:
+                tokens.append(_stem(whole))
+            tokens.extend(_stem(p) for p in parts if p not in _STOPWORDS)
     return tokens
 
 

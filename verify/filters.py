@@ -12,6 +12,7 @@ from datasketch import MinHash, MinHashLSH
 from pydantic import BaseModel, ConfigDict, Field
 
 from groundset.records import Reason
+from groundset.scripts import count_words
 from groundset.verify.evidence import claim_stems, prepare_evidence
 from groundset.verify.text import code_identifiers, named_terms, numbers, words
 
@@ -141,7 +142,7 @@ def length_problem(
 
     ``asked`` False: the sample answers no question (a record), so only the answer counts.
     """
-    q, a = len(words(question)), len(words(answer))
+    q, a = count_words(question), count_words(answer)
     if (asked and q < options.min_question_words) or a < options.min_answer_words:
         return "too_short"
     if q > options.max_question_words or a > options.max_answer_words:

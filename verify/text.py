@@ -10,6 +10,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from groundset.scripts import WORD_CHAR, split_unspaced
+
 __all__ = [
     "STOPWORDS",
     "code_identifiers",
@@ -66,7 +68,7 @@ _TRANSLATE = str.maketrans(
     }
 )
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_WORD = re.compile(f"{WORD_CHAR}+(?:'{WORD_CHAR}+)*")
 # Past five letters a word's tail is mostly derivation ("paginate", "pagination"): cutting there
 # joins a word family without a lexicon, in any language written with spaces.
 _STEM_LENGTH = 5
@@ -94,8 +96,9 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The lower-cased words of ``text``, apostrophes inside words kept ("don't")."""
-    return [w.lower() for w in _WORD.findall(fold(text))]
+    """The lower-cased words of ``text``, apostrophes inside words kept ("don't"); text in a
+    script written without spaces is cut into character pairs (see :mod:`groundset.scripts`)."""
+    return [part for w in _WORD.findall(fold(text)) for part in split_unspaced(w.lower())]
 
 
 def stem(word: str) -> str:
