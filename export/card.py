@@ -125,6 +125,7 @@ def dataset_card(
         *(_review(review) if review else []),
         "## Languages\n",
         _counts(languages, "language"),
+        *_how_read(kept, rejected),
         "\n## Tasks\n",
         _counts(tasks, "task"),
         "\n## Models\n",
@@ -141,6 +142,25 @@ def dataset_card(
         "",
     ]
     return "\n".join(parts)
+
+
+def _how_read(
+    kept: Sequence[tuple[Sample, Verdict]], rejected: Sequence[JudgedSample] | None
+) -> list[str]:
+    """How text in another language than the sources was checked, language by language: a
+    user who cannot read it must see whether it was read at all."""
+    how: dict[str, str] = {}
+    for sample, verdict in kept:
+        if verdict.translated:
+            how.setdefault(sample.language, verdict.translated)
+    for judged in rejected or ():
+        if judged.sample is not None and judged.verdict.translated:
+            how.setdefault(judged.sample.language, judged.verdict.translated)
+    if not how:
+        return []
+    lines = ["", "Text in another language than the sources was checked as follows:", ""]
+    lines += [f"- `{language}`: {text}" for language, text in sorted(how.items())]
+    return lines
 
 
 def _verification(kept: int, rejected: Sequence[JudgedSample] | None) -> str:

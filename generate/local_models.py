@@ -118,7 +118,6 @@ LOCAL_MODELS: dict[str, LocalModel] = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             size=1_117_320_768,
             parts=_qwen_1_5b_parts,
-            extra="llm-1.5b",
         ),
         LocalModel(
             name="gemma-3-270m",

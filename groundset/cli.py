@@ -21,8 +21,7 @@ from urllib.parse import urlsplit
 from groundset import __version__
 from groundset.config import load_toml, resolve
 from groundset.demo import MOST_SAMPLES, WANTED
-from groundset.errors import GroundsetError, UsageError
-from groundset.statefile import StateWarning
+from groundset.errors import GroundsetError, GroundsetWarning, UsageError
 
 if TYPE_CHECKING:
     from groundset.crawl.settings import CrawlSettings
@@ -296,7 +295,7 @@ def _show_warning(
     line: str | None = None,
 ) -> None:
     """groundset's own warnings as one line, like its errors; others as Python prints them."""
-    if issubclass(category, StateWarning):
+    if issubclass(category, GroundsetWarning):
         print(f"groundset: warning: {message}", file=file or sys.stderr)
     else:
         _default_showwarning(message, category, filename, lineno, file, line)
@@ -423,6 +422,10 @@ _CHECKER_OPTIONS = (
     "llm_cache",
     "cascade",
     "band",
+    "translator_model",
+    "translator_base_url",
+    "translator_api_key",
+    "translator_languages",
 )
 _FILTER_OPTIONS = (
     "min_question_words",
@@ -459,6 +462,19 @@ def _add_checker_args(parser: argparse.ArgumentParser) -> None:
         "--cascade",
         type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
         help="cascade stages, e.g. lexical,embedding,nli",
+    )
+    group.add_argument(
+        "--translator-model",
+        help="the model that reads samples in another language than their sources "
+        "(default: the LLM judge's endpoint, else the bundled local model)",
+    )
+    group.add_argument("--translator-base-url", help="its endpoint")
+    group.add_argument("--translator-api-key", help="its key")
+    group.add_argument(
+        "--translator-languages",
+        type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+        help="the languages it reads, e.g. sw,yo (default: all for an endpoint; "
+        "es,ja,zh for the bundled model)",
     )
     group.add_argument("--band", type=float, help="score band around a threshold that escalates")
 

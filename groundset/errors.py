@@ -19,6 +19,7 @@ __all__ = [
     "CrawlError",
     "GenerationError",
     "GroundsetError",
+    "GroundsetWarning",
     "IndexStoreError",
     "StateError",
     "UsageError",
@@ -96,3 +97,7 @@ class StateError(GroundsetError):
     def __init__(self, message: str, *, path: str | None = None, fix: str | None = None) -> None:
         super().__init__(message, fix=fix)
         self.path = path
+
+
+class GroundsetWarning(UserWarning):
+    """Something the user should know before or while it costs them: printed as one line."""

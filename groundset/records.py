@@ -46,6 +46,8 @@ Reason = Literal[
     "incomplete_answer",
     "source_changed",
     "source_removed",
+    "translation_mismatch",
+    "unreadable_language",
 ]
 
 #: Machine-readable reasons a claim or sample can be refused for.
@@ -157,3 +159,6 @@ class Verdict(_Record):
     claims: list[ClaimVerdict] = Field(default_factory=list)
     reasons: list[Reason] = Field(default_factory=list)
     checker: str = ""
+    #: How text in another language than the sources was read, for a sample written in one:
+    #: "translated back and compared with its rendering by MODEL", or "not checked: ...".
+    translated: str | None = None

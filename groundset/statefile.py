@@ -34,14 +34,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from groundset.errors import StateError
+from groundset.errors import GroundsetWarning, StateError
 
 __all__ = ["StateWarning", "drop_partial_line", "open_state"]
 
 Isolation = Literal["DEFERRED", "EXCLUSIVE", "IMMEDIATE"] | None
 
 
-class StateWarning(UserWarning):
+class StateWarning(GroundsetWarning):
     """A state file was damaged and healed: what was lost, and where the old file went."""
 
 

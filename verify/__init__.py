@@ -17,6 +17,7 @@ from groundset.verify.base import Checker, Pair, Support
 from groundset.verify.calibrated import CalibratedChecker
 from groundset.verify.cascade import CASCADE_BAND, CascadeChecker
 from groundset.verify.claims import ClaimToCheck, sample_claims, sample_text, split_claims
+from groundset.verify.crosslang import CrossClaim, CrossLanguageChecker, Translator
 from groundset.verify.embedding import DEFAULT_EMBEDDING_THRESHOLD, EmbeddingChecker, load_embedder
 from groundset.verify.filters import (
     Deduplicator,
@@ -47,6 +48,7 @@ from groundset.verify.registry import (
     judge_models,
     make_checker,
     register_checker,
+    translator_for,
 )
 from groundset.verify.verifier import ChunkLookup, DictChunkLookup, SampleVerifier
 
@@ -63,6 +65,8 @@ __all__ = [
     "CheckerOptions",
     "ChunkLookup",
     "ClaimToCheck",
+    "CrossClaim",
+    "CrossLanguageChecker",
     "Deduplicator",
     "DictChunkLookup",
     "EmbeddingChecker",
@@ -73,6 +77,7 @@ __all__ = [
     "Pair",
     "SampleVerifier",
     "Support",
+    "Translator",
     "VerifySummary",
     "WordOverlapChecker",
     "available_checkers",
@@ -91,6 +96,7 @@ __all__ = [
     "sample_text",
     "split_claims",
     "split_options",
+    "translator_for",
     "unanswerable",
     "verify_claims_file",
     "verify_samples_file",

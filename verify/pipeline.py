@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -21,13 +21,16 @@ from pydantic import ValidationError
 
 from groundset.errors import UsageError
 from groundset.records import Sample, Verdict
-from groundset.verify.base import Checker
+from groundset.verify.base import Checker, Support
+from groundset.verify.crosslang import CrossClaim, CrossLanguageChecker
 from groundset.verify.filters import FilterOptions
+from groundset.verify.language import is_language
 from groundset.verify.registry import (
     DEFAULT_CHECKER,
     CheckerOptions,
     judge_models,
     make_checker,
+    translator_for,
 )
 from groundset.verify.verifier import ChunkLookup, SampleVerifier
 
@@ -165,11 +168,12 @@ def verify_samples_file(
     checker_options, filter_options = split_options(options)
     lines = _lines(_require_file(samples))
     the_checker = _resolve_checker(checker, checker_options)
-    verifier = SampleVerifier(chunks, the_checker, language, filter_options)
+    translator = translator_for(checker_options)
+    verifier = SampleVerifier(chunks, the_checker, language, filter_options, translator)
     summary = VerifySummary(the_checker.name)
     judges = judge_models(the_checker)
     warned: set[str] = set()
-    with _output(kept) as kept_fh, _output(rejected) as rejected_fh:
+    with _output(kept) as kept_fh, _output(rejected) as rejected_fh, closing(translator):
         for number, line in lines:
             try:
                 data = json.loads(line)
@@ -228,6 +232,10 @@ def verify_claims_file(
     (float, higher is better supported) and ``reasons`` (list). Evidence may be a whole web
     page: the checker looks for the windows of it that support the claim best.
 
+    A claim in another language than its evidence names its ``language`` (a BCP 47 tag) and may
+    give ``source_text``, its rendering in the evidence's language: it is checked as a sample's
+    cross-language claim is (:mod:`groundset.verify.crosslang`).
+
     Args:
         pairs: the JSONL input.
         out: where to write; None for standard output.
@@ -249,6 +257,8 @@ def verify_claims_file(
             f"verify-claims takes no sample filter options: {given}", fix="pass checker options"
         )
     the_checker = _resolve_checker(checker, checker_options)
+    translator = translator_for(checker_options)
+    cross = CrossLanguageChecker(the_checker, translator)
     summary: dict[str, Any] = {
         "checker": the_checker.name,
         "total": 0,
@@ -261,8 +271,20 @@ def verify_claims_file(
     batch: list[dict[str, Any]] = []
 
     def flush(fh: IO[str]) -> None:
-        results = the_checker.check([(row["claim"], row["evidence"]) for row in batch])
+        crossing = [i for i, row in enumerate(batch) if _crosses(row)]
+        plain = [i for i in range(len(batch)) if i not in set(crossing)]
+        results: list[Support | None] = [None] * len(batch)
+        pairs = [(batch[i]["claim"], batch[i]["evidence"]) for i in plain]
+        for i, support in zip(plain, the_checker.check(pairs), strict=True):
+            results[i] = support
+        claims = [
+            CrossClaim(r["claim"], r["language"], r["evidence"], r.get("source_text"))
+            for r in (batch[i] for i in crossing)
+        ]
+        for i, support in zip(crossing, cross.check(claims), strict=True):
+            results[i] = support
         for row, support in zip(batch, results, strict=True):
+            assert support is not None
             row.update(
                 supported=support.supported,
                 score=round(support.score, 4),
@@ -273,7 +295,7 @@ def verify_claims_file(
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         batch.clear()
 
-    with _output(out) as fh:
+    with _output(out) as fh, closing(translator):
         for number, line in lines:
             row, error = _claim_row(line)
             summary["total"] += 1
@@ -301,4 +323,18 @@ def _claim_row(line: str) -> tuple[dict[str, Any], str | None]:
     for key in ("claim", "evidence"):
         if not isinstance(row.get(key), str):
             return {}, f"no {key!r} string"
+    for key in ("source_text", "language"):
+        if key in row and not isinstance(row[key], str):
+            return {}, f"{key!r} is not a string"
+    if "source_text" in row and "language" not in row:
+        return {}, "a 'source_text' needs the claim's 'language' (a BCP 47 tag such as 'sw')"
     return row, None
+
+
+def _crosses(row: dict[str, Any]) -> bool:
+    """Whether a claims line is in another language than its evidence: it names a language and
+    gives a rendering, or its evidence is not in the language it names."""
+    language = row.get("language")
+    if not language:
+        return False
+    return "source_text" in row or is_language(row["evidence"], language) is False

@@ -28,6 +28,7 @@ from groundset.errors import UsageError
 from groundset.verify.base import Checker
 from groundset.verify.calibrated import CalibratedChecker
 from groundset.verify.cascade import CASCADE_BAND, CascadeChecker
+from groundset.verify.crosslang import Translator, make_translator
 from groundset.verify.embedding import EmbeddingChecker
 from groundset.verify.lexical import LexicalChecker, WordOverlapChecker
 from groundset.verify.llm_judge import LLMJudgeChecker
@@ -40,6 +41,7 @@ __all__ = [
     "judge_models",
     "make_checker",
     "register_checker",
+    "translator_for",
 ]
 
 
@@ -59,6 +61,14 @@ class CheckerOptions(BaseModel):
         default=None, description="stages of the cascade; default calibrated, nli, llm"
     )
     band: float = Field(default=CASCADE_BAND, gt=0, le=0.5)
+    translator_model: str | None = Field(
+        default=None, description="model that reads other languages; default the bundled one"
+    )
+    translator_base_url: str | None = None
+    translator_api_key: str | None = None
+    translator_languages: list[str] | None = Field(
+        default=None, description="languages the translator reads (BCP 47 tags)"
+    )
 
 
 CheckerFactory = Callable[[CheckerOptions], Checker]
@@ -173,6 +183,25 @@ def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"])
     return f"{where}: {error['msg']}"
+
+
+def translator_for(options: CheckerOptions) -> Translator:
+    """The model that reads samples in other languages than their sources: the endpoint named
+    by ``translator_base_url`` and ``translator_model``, else the LLM judge's endpoint when one
+    is configured, else the bundled local model (``translator_model`` may name another bundled
+    model). Nothing is started before it is needed."""
+    if options.translator_base_url:
+        base_url, model = options.translator_base_url, options.translator_model
+        api_key = options.translator_api_key
+    elif options.llm_base_url and options.llm_model and not options.translator_model:
+        base_url, model, api_key = options.llm_base_url, options.llm_model, options.llm_api_key
+    else:
+        base_url, model, api_key = None, options.translator_model, None
+    if base_url and not model:
+        raise UsageError(
+            "translator_base_url needs a model", fix="set translator_model to the model's name"
+        )
+    return make_translator(model, base_url, api_key, options.translator_languages)
 
 
 def judge_models(checker: Checker) -> set[str]:

@@ -9,9 +9,11 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    name a known chunk (``unknown_chunk``) and quote it (``quote_not_found``); a listed claim
    must cite something (``no_citation``). The checker then judges each claim against its cited
    chunks (a claim that only restates one of its quotes is supported by the quote itself), and
-   each answer clause against all the sample's chunks. In a cross-language sample a
-   claim's ``source_text`` is what is checked, and answer clauses, being in the other language,
-   get only the language-free checks of numbers and code identifiers;
+   each answer clause against all the sample's chunks. In a sample written in another
+   language than its sources, each statement in that language is checked as such
+   (:mod:`groundset.verify.crosslang`): a claim's rendering against its evidence and its own
+   text against the rendering (``translation_mismatch``), an answer clause through its
+   back-translation; a language no model here reads is refused ``unreadable_language``;
 5. the answer as a whole: a verbatim copy of a passage or of its heading
    (``copies_source``), the question against its passages (``unanswerable``), and an answer
    that only restates its question (``restates_question``), and one that announces a list or
@@ -29,6 +31,7 @@ from typing import Protocol
 from groundset.records import Chunk, ClaimVerdict, Reason, Sample, Verdict
 from groundset.verify.base import Checker, Support
 from groundset.verify.claims import ClaimToCheck, sample_claims, sample_text
+from groundset.verify.crosslang import CrossClaim, CrossLanguageChecker, Translator
 from groundset.verify.evidence import prepare_evidence
 from groundset.verify.filters import (
     Deduplicator,
@@ -40,7 +43,6 @@ from groundset.verify.filters import (
     unanswerable,
 )
 from groundset.verify.language import is_language
-from groundset.verify.lexical import missing_anchors
 from groundset.verify.quotes import find_quote
 from groundset.verify.text import fold
 
@@ -78,6 +80,9 @@ class SampleVerifier:
         checker: the support checker.
         language: the language samples must be in; None means each sample's own ``language``.
         options: filter bounds and thresholds.
+        translator: the model that reads samples written in another language than their
+            sources (see :mod:`groundset.verify.crosslang`); without one, their statements are
+            refused ``unreadable_language``.
     """
 
     def __init__(
@@ -86,12 +91,19 @@ class SampleVerifier:
         checker: Checker,
         language: str | None = None,
         options: FilterOptions | None = None,
+        translator: Translator | None = None,
     ) -> None:
         self.chunks = chunks
         self.checker = checker
+        self.cross = CrossLanguageChecker(checker, translator)
         self.language = language
         self.options = options or FilterOptions()
         self.dedup = Deduplicator(self.options.near_duplicate)
+
+    def close(self) -> None:
+        """Stop what the translator started (a local model server), if anything."""
+        if self.cross.translator is not None:
+            self.cross.translator.close()
 
     def verify(self, sample: Sample) -> Verdict:
         """Decide on one sample; a kept sample is remembered for duplicate detection."""
@@ -124,6 +136,7 @@ class SampleVerifier:
             claims=claims,
             reasons=list(dict.fromkeys([*reasons, *(r for c in claims for r in c.reasons)])),
             checker=self.checker.name,
+            translated=self.cross.how(sample.language) if cross_language else None,
         )
 
     def _text_problems(self, sample: Sample, question: str, answer: str) -> list[Reason]:
@@ -186,13 +199,16 @@ class SampleVerifier:
         everything = list(found.values())
         verdicts: list[ClaimVerdict | None] = []
         pending: list[tuple[int, ClaimToCheck, list[Chunk]]] = []
+        # Statements in another language than their evidence, checked as such (crosslang.py).
+        crossing: list[tuple[int, ClaimToCheck, list[Chunk]]] = []
         for claim in to_check:
             cited, problems = self._citations(claim, found)
             evidence = everything if claim.from_answer else cited
             if problems or not evidence:
                 verdicts.append(_refused(claim, problems or ["unsupported_claim"]))
-            elif claim.from_answer and cross_language:
-                verdicts.append(_anchors_verdict(claim, evidence))
+            elif cross_language and fold(claim.text).strip() != fold(claim.checked_text).strip():
+                crossing.append((len(verdicts), claim, evidence))
+                verdicts.append(None)
             elif _is_own_quote(claim):
                 verdicts.append(_quoted_verdict(claim, cited))
             else:
@@ -200,6 +216,18 @@ class SampleVerifier:
                 verdicts.append(None)
         pairs = [(claim.checked_text, _joined(chunks)) for _, claim, chunks in pending]
         for (index, claim, chunks), support in zip(pending, self.checker.check(pairs), strict=True):
+            verdicts[index] = _verdict(claim, support, chunks)
+        cross_claims = [
+            CrossClaim(
+                claim.text,
+                sample.language,
+                _joined(chunks),
+                None if claim.from_answer else claim.checked_text,
+            )
+            for _, claim, chunks in crossing
+        ]
+        supports = self.cross.check(cross_claims)
+        for (index, claim, chunks), support in zip(crossing, supports, strict=True):
             verdicts[index] = _verdict(claim, support, chunks)
         return [v for v in verdicts if v is not None]
 
@@ -288,10 +316,3 @@ def _quoted_verdict(claim: ClaimToCheck, chunks: Sequence[Chunk]) -> ClaimVerdic
 
 def _refused(claim: ClaimToCheck, reasons: list[Reason]) -> ClaimVerdict:
     return ClaimVerdict(text=claim.text, supported=False, score=0.0, reasons=reasons)
-
-
-def _anchors_verdict(claim: ClaimToCheck, chunks: Sequence[Chunk]) -> ClaimVerdict:
-    reasons = missing_anchors(claim.text, prepare_evidence(_joined(chunks)))
-    return ClaimVerdict(
-        text=claim.text, supported=not reasons, score=0.0 if reasons else 1.0, reasons=reasons
-    )

@@ -4,7 +4,8 @@ with its reasons each one that no longer holds."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from contextlib import closing
+from typing import TYPE_CHECKING, Any
 
 from groundset.progress import Say
 from groundset.project.project_file import Project
@@ -16,6 +17,7 @@ from groundset.records import Chunk, Sample, Source
 
 if TYPE_CHECKING:
     from groundset.ground import Index
+    from groundset.verify import SampleVerifier
 
 __all__ = ["reverify"]
 
@@ -46,22 +48,8 @@ def reverify(
     if affected:
         say(f"re-verifying {len(affected)} kept samples that cite changed or removed sections")
         verifier = sample_verifier(project, index, state, frozenset(s.id for s, _ in affected))
-        for sample, record in affected:
-            rebased = _rebase(sample, index)
-            if rebased is None:
-                retired = {**record, "retired": {"reasons": ["source_removed"], "phase": phase.id}}
-                state.reverify(phase.id, sample.id, "retired", ["source_removed"], retired)
-                continue
-            verdict = verifier.verify(rebased)
-            new_record = {**rebased.model_dump(mode="json", exclude_none=True),
-                          "verdict": verdict.model_dump(mode="json")}  # fmt: skip
-            if verdict.accepted:
-                state.reverify(phase.id, sample.id, "kept", [], new_record)
-            else:
-                # Kept as it was checked: citing the current chunks, with the failing verdict.
-                reasons = list(dict.fromkeys(["source_changed", *verdict.reasons]))
-                new_record["retired"] = {"reasons": reasons, "phase": phase.id}
-                state.reverify(phase.id, sample.id, "retired", reasons, new_record)
+        with closing(verifier):
+            _reverify_each(phase.id, affected, verifier, index, state)
     summary.reverified = state.reverified(phase.id)
     retired = state.retire_reasons()
     counted: Counter[str] = Counter()
@@ -69,6 +57,32 @@ def reverify(
         if outcome == "retired":
             counted.update(retired.get(sample_id, []))
     summary.retired_reasons = dict(counted.most_common())
+
+
+def _reverify_each(
+    phase: int,
+    affected: list[tuple[Sample, dict[str, Any]]],
+    verifier: SampleVerifier,
+    index: Index,
+    state: ProjectState,
+) -> None:
+    """Re-verify each affected kept sample against the current chunks: kept, or retired."""
+    for sample, record in affected:
+        rebased = _rebase(sample, index)
+        if rebased is None:
+            retired = {**record, "retired": {"reasons": ["source_removed"], "phase": phase}}
+            state.reverify(phase, sample.id, "retired", ["source_removed"], retired)
+            continue
+        verdict = verifier.verify(rebased)
+        new_record = {**rebased.model_dump(mode="json", exclude_none=True),
+                      "verdict": verdict.model_dump(mode="json")}  # fmt: skip
+        if verdict.accepted:
+            state.reverify(phase, sample.id, "kept", [], new_record)
+        else:
+            # Kept as it was checked: citing the current chunks, with the failing verdict.
+            reasons = list(dict.fromkeys(["source_changed", *verdict.reasons]))
+            new_record["retired"] = {"reasons": reasons, "phase": phase}
+            state.reverify(phase, sample.id, "retired", reasons, new_record)
 
 
 def _rebase(sample: Sample, index: Index) -> Sample | None:

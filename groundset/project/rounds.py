@@ -110,12 +110,15 @@ def fill(
             nonlocal endpoint
             if endpoint is None:
                 from groundset.generate.samples import open_endpoint as open_it
+                from groundset.generate.samples import warn_unwritten
 
                 endpoint = stack.enter_context(open_it(settings, project.dir / "work"))
                 endpoint.client.usage = RecordedUsage(state, phase.id)
+                warn_unwritten(project.language, endpoint.local)
             return endpoint
 
         verifier = StreamVerifier(project, index)
+        stack.callback(verifier.close)
         number, counts = state.last_round(phase.id)
         # A round the last process left half done is finished first, as it would have been.
         for task, count in counts.items():
@@ -245,12 +248,13 @@ def sample_verifier(
     Raises:
         UsageError: the checker cannot be built with the project's options.
     """
-    from groundset.verify import SampleVerifier, make_checker, split_options
+    from groundset.verify import SampleVerifier, make_checker, split_options, translator_for
     from groundset.verify.claims import sample_text
 
     options, filters = split_options(project.verify.options)
     checker = make_checker(project.verify.checker, options)
-    verifier = SampleVerifier(index, checker, project.language, filters)
+    translator = translator_for(options)
+    verifier = SampleVerifier(index, checker, project.language, filters, translator)
     for record in state.records("kept"):
         if record["id"] not in exclude:
             question, answer = sample_text(Sample.model_validate(without_verdict(record)))
@@ -266,6 +270,11 @@ class StreamVerifier:
         self.project = project
         self.index = index
         self._verifier: SampleVerifier | None = None
+
+    def close(self) -> None:
+        """Stop what the verifier started, if anything (a local model that reads a language)."""
+        if self._verifier is not None:
+            self._verifier.close()
 
     def judge_streams(self, state: ProjectState, phase: int, tasks: Mapping[str, int]) -> None:
         from groundset.generate.output import rejected_path_for

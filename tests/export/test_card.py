@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -76,3 +77,23 @@ def test_untrusted_text_cannot_break_the_cards_tables(exported: Exported, tmp_pa
     card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     assert "<img" not in card
     assert r"| en\|&lt;img src=x onerror=alert(1)&gt; | 1 |" in card
+
+
+def test_the_card_says_how_text_in_another_language_was_read(
+    exported: Exported, tmp_path: Path
+) -> None:
+    lines = exported.run.kept.read_text(encoding="utf-8").splitlines()[:2]
+    rows = [json.loads(line) for line in lines]
+    read = "translated back and compared with its rendering by qwen2.5-coder-0.5b-instruct"
+    unread = "not checked: no model here reads Swahili (refused unreadable_language)"
+    rows[0]["language"], rows[0]["verdict"]["translated"] = "es", read
+    rows[1]["language"], rows[1]["verdict"]["translated"] = "sw", unread
+    rows[1]["verdict"].update(accepted=False, reasons=["unreadable_language"])
+    kept, rejected = tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl"
+    kept.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    rejected.write_text(json.dumps(rows[1]) + "\n", encoding="utf-8")
+    export_dataset(kept, tmp_path / "out", formats=["openai"], rejected=rejected)
+    card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    assert f"- `es`: {read}" in card
+    assert f"- `sw`: {unread}" in card
+    assert "| unreadable_language | 1 |" in card

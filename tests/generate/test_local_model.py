@@ -104,9 +104,7 @@ def test_a_model_file_is_assembled_once_and_its_hash_checked(tmp_path: Path) -> 
 
 
 def test_the_bundled_files_match_their_published_hashes() -> None:
-    # The models of the ``llm`` extra, which the test install has; the others are checked the
-    # same way (size and SHA-256) when they are first assembled.
-    for model in (m for m in LOCAL_MODELS.values() if m.extra == "llm"):
+    for model in LOCAL_MODELS.values():
         path = ensure_model_file(model, default_cache_dir())
         assert path.stat().st_size == model.size
         assert path.with_name(path.name + ".sha256").read_text() == model.sha256
@@ -296,4 +294,4 @@ def test_a_model_whose_packages_are_missing_names_the_extra_that_installs_it(
     with pytest.raises(GenerationError, match="the local model big is not installed") as caught:
         ensure_model_file(model, tmp_path)
     assert caught.value.fix == "install it: pip install 'groundset[llm-1.5b]'"
-    assert LOCAL_MODELS["qwen2.5-coder-1.5b-instruct"].install.endswith("groundset[llm-1.5b]'")
+    assert LOCAL_MODELS["qwen2.5-coder-1.5b-instruct"].install.endswith("groundset[llm]'")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,7 @@ def test_output_invalid_twice_is_rejected_as_invalid_json_with_its_raw_output(
     for record in rejected:
         assert record["verdict"] == {
             "sample_id": record["id"], "accepted": False, "claims": [],
-            "reasons": ["invalid_json"], "checker": "",
+            "reasons": ["invalid_json"], "checker": "", "translated": None,
         }  # fmt: skip
         assert record["raw_output"] == ['{"question": "Why?"}'] * 2
         assert "answer: Field required" in record["error"]
@@ -351,3 +352,15 @@ def test_a_call_cache_with_a_damaged_page_keeps_every_answer_it_can_still_read(
         json.dumps(s["claims"]) for s in read(tmp_path / "first.jsonl")
     )
     assert len(list(tmp_path.glob("calls.sqlite.corrupt-*"))) == 1
+
+
+def test_the_bundled_models_say_before_the_budget_is_spent_that_they_write_english() -> None:
+    from groundset.errors import GroundsetWarning
+    from groundset.generate.samples import warn_unwritten
+
+    with pytest.warns(GroundsetWarning, match="write English when asked for 'sw'.*--llm-url"):
+        warn_unwritten("sw", local=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_unwritten("en-GB", local=True)
+        warn_unwritten("sw", local=False)

@@ -336,7 +336,7 @@ def test_claims_file_to_stdout_and_missing_file(
         verify_claims_file(pairs, min_answer_words=3)
 
 
-def test_cross_language_answer_text_keeps_its_numbers_checked(
+def test_cross_language_answer_text_is_read_through_its_back_translation(
     tmp_path: Path, make_sample: Callable[..., Any], pagination_chunks: dict[str, Any]
 ) -> None:
     intro = pagination_chunks["Pagination"]
@@ -357,12 +357,14 @@ def test_cross_language_answer_text_keeps_its_numbers_checked(
     summary = verify_samples_file(
         path, DictChunkLookup([intro]), tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl"
     )
-    assert summary.reasons == Counter({"number_mismatch": 1})
+    # The bundled model reads Spanish: the clause the claims leave out is translated back and
+    # checked like any answer clause, so its invented version and page size are caught.
+    assert summary.rejected == 1 and summary.reasons["number_mismatch"] == 1
     row = json.loads((tmp_path / "rejected.jsonl").read_text(encoding="utf-8"))
     listed, clause = Verdict.model_validate(row["verdict"]).claims
     assert listed.supported
     assert clause.text.startswith("Desde la versión 3.1")
-    assert clause.reasons == ["number_mismatch"]
+    assert "number_mismatch" in clause.reasons
 
 
 def test_a_claim_that_restates_its_own_quote_is_supported_by_it(

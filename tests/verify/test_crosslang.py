@@ -1,0 +1,166 @@
+"""Cross-language claims: the target-language text is read, not only its English rendering.
+
+The logic is tested against a scripted OpenAI-compatible translator (what it asks, what it does
+with the answers); what the bundled model reads is measured on the labelled dev set in
+``test_crosslang_quality.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from groundset.records import Citation, Claim, Verdict
+from groundset.verify import (
+    CrossClaim,
+    CrossLanguageChecker,
+    DictChunkLookup,
+    make_checker,
+    verify_claims_file,
+    verify_samples_file,
+)
+from groundset.verify.crosslang import BACK_PROMPT, SAME_PROMPT, make_translator
+
+from scripted import Reply, ScriptedServer
+
+TURN_OFF = "Pagination can be turned off by setting the pagination class to None."
+TURN_OFF_QUOTE = "Pagination can be turned off by setting the pagination class to `None`"
+FAITHFUL = "La paginación se desactiva poniendo la clase de paginación en None."
+# Looks like the same sentence; says pagination cannot be turned off.
+FLIPPED = "La paginación no se puede desactivar poniendo la clase de paginación en None."
+BACK = {
+    FAITHFUL: "Pagination is turned off by setting the pagination class to None.",
+    FLIPPED: "Pagination cannot be turned off by setting the pagination class to None.",
+}
+
+
+def _translator_script(n: int, body: dict[str, Any]) -> Reply:
+    system, user = (m["content"] for m in body["messages"])
+    if system == BACK_PROMPT:
+        return Reply(BACK.get(user, "Something else entirely."))
+    assert system == SAME_PROMPT
+    rendering, back = (line.split(": ", 1)[1] for line in user.splitlines())
+    if "(Spanish)" in user:
+        assert user.startswith("A (English): ")
+    # The scripted reader finds only the faithful translation, and its back-translation, to
+    # mean what the rendering says.
+    return Reply("yes" if rendering == TURN_OFF and back in (FAITHFUL, BACK[FAITHFUL]) else "no")
+
+
+@pytest.fixture
+def translator_server() -> Iterator[ScriptedServer]:
+    server = ScriptedServer(_translator_script)
+    yield server
+    server.close()
+
+
+def _endpoint(server: ScriptedServer, **options: Any) -> dict[str, Any]:
+    return {"translator_base_url": server.url, "translator_model": "reader", **options}
+
+
+def test_a_translation_that_changes_the_meaning_is_refused_though_its_rendering_is_right(
+    translator_server: ScriptedServer, pagination_chunks: dict[str, Any]
+) -> None:
+    evidence = pagination_chunks["Pagination"].text
+    translator = make_translator("reader", translator_server.url)
+    checker = CrossLanguageChecker(make_checker("calibrated"), translator)
+    faithful, flipped, swahili = checker.check(
+        [
+            CrossClaim(FAITHFUL, "es", evidence, TURN_OFF),
+            CrossClaim(FLIPPED, "es-MX", evidence, TURN_OFF),
+            CrossClaim("Kurasa zinaweza kuzimwa.", "sw", evidence, TURN_OFF),
+        ]
+    )
+    assert faithful.supported and not faithful.reasons
+    assert not flipped.supported and flipped.reasons == ("translation_mismatch",)
+    # The endpoint reads every language unless told: Swahili is read too (and mistranslated).
+    assert not swahili.supported
+    backs = [b["messages"][1]["content"] for _, b in translator_server.requests]
+    assert FAITHFUL in backs and FLIPPED in backs
+    translator.close()
+
+
+def test_a_language_the_translator_does_not_read_is_refused_and_nothing_is_asked(
+    translator_server: ScriptedServer, pagination_chunks: dict[str, Any]
+) -> None:
+    evidence = pagination_chunks["Pagination"].text
+    translator = make_translator("reader", translator_server.url, languages=["es"])
+    checker = CrossLanguageChecker(make_checker("calibrated"), translator)
+    (swahili,) = checker.check([CrossClaim("Kurasa zinaweza kuzimwa.", "sw", evidence, TURN_OFF)])
+    assert not swahili.supported and swahili.reasons == ("unreadable_language",)
+    assert swahili.certain
+    assert translator_server.requests == []
+    no_reader = CrossLanguageChecker(make_checker("calibrated"), None)
+    assert no_reader.check([CrossClaim(FAITHFUL, "es", evidence, TURN_OFF)])[0].reasons == (
+        "unreadable_language",
+    )
+    assert no_reader.how("sw") == (
+        "not checked: no model here reads Swahili (refused unreadable_language)"
+    )
+
+
+def test_a_sample_in_another_language_is_checked_in_that_language(
+    tmp_path: Path,
+    translator_server: ScriptedServer,
+    make_sample: Callable[..., Any],
+    pagination_chunks: dict[str, Any],
+) -> None:
+    intro = pagination_chunks["Pagination"]
+
+    def spanish(sample_id: str, text: str) -> Any:
+        claim = Claim(
+            text=text,
+            source_text=TURN_OFF,
+            citations=[Citation(chunk_id=intro.id, quote=TURN_OFF_QUOTE)],
+        )
+        question = "¿Cómo se desactiva la paginación en REST framework?"
+        return make_sample(sample_id, question, text, [claim], language="es")
+
+    path = tmp_path / "samples.jsonl"
+    samples = [spanish("faithful", FAITHFUL), spanish("flipped", FLIPPED)]
+    path.write_text("".join(s.model_dump_json() + "\n" for s in samples), encoding="utf-8")
+    summary = verify_samples_file(
+        path,
+        DictChunkLookup([intro]),
+        tmp_path / "kept.jsonl",
+        tmp_path / "rejected.jsonl",
+        **_endpoint(translator_server),
+    )
+    assert (summary.kept, summary.reasons["translation_mismatch"]) == (1, 1)
+    (kept,) = [json.loads(x) for x in (tmp_path / "kept.jsonl").read_text().splitlines()]
+    assert kept["id"] == "faithful"
+    (refused,) = [json.loads(x) for x in (tmp_path / "rejected.jsonl").read_text().splitlines()]
+    verdict = Verdict.model_validate(refused["verdict"])
+    assert verdict.claims[0].text == FLIPPED
+    assert verdict.claims[0].reasons == ["translation_mismatch"]
+
+
+def test_verify_claims_reads_cross_language_lines(
+    tmp_path: Path, translator_server: ScriptedServer, pagination_chunks: dict[str, Any]
+) -> None:
+    evidence = pagination_chunks["Pagination"].text
+    lines = [
+        {"id": "faithful", "evidence": evidence, "claim": FAITHFUL, "source_text": TURN_OFF,
+         "language": "es"},
+        {"id": "flipped", "evidence": evidence, "claim": FLIPPED, "source_text": TURN_OFF,
+         "language": "es"},
+        # No rendering: the claim's back-translation is what the checker reads.
+        {"id": "bare", "evidence": evidence, "claim": FAITHFUL, "language": "es"},
+        {"id": "english", "evidence": evidence, "claim": TURN_OFF},
+        {"id": "no-language", "evidence": evidence, "claim": FAITHFUL, "source_text": TURN_OFF},
+    ]  # fmt: skip
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    summary = verify_claims_file(pairs, out, **_endpoint(translator_server))
+    rows = {r["id"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert rows["faithful"]["supported"] and rows["english"]["supported"]
+    assert rows["bare"]["supported"]
+    assert not rows["flipped"]["supported"]
+    assert rows["flipped"]["reasons"] == ["translation_mismatch"]
+    assert summary["malformed"] == 1
+    assert "needs the claim's 'language'" in summary["malformed_lines"][0]["error"]
