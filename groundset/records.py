@@ -44,6 +44,8 @@ Reason = Literal[
     "unanswerable",
     "restates_question",
     "incomplete_answer",
+    "no_reason_given",
+    "vague_question",
     "source_changed",
     "source_removed",
     "translation_mismatch",

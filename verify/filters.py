@@ -199,3 +199,40 @@ def incomplete_answer(answer: str) -> bool:
     nothing. (Seen in 6 of 39 kept answers of a 200-sample DRF run.)
     """
     return bool(_DANGLING_END.search(answer) or _FOLLOWING.search(answer))
+
+
+_WHY = re.compile(r"^\W*why\b", re.IGNORECASE)
+# A cause, a purpose or a condition: what a "why" must be answered with.
+_REASON = re.compile(
+    r"\b(?:because|since|if|when|unless|so that|so as to|in order to|due to|as a result|"
+    r"otherwise|(?:which|this|that) (?:means|allows|lets|makes|ensures|avoids|prevents)|"
+    r"to (?:avoid|prevent|ensure|allow|make|keep|let|support|reduce|improve))\b",
+    re.IGNORECASE,
+)
+
+
+def gives_no_reason(question: str, answer: str) -> bool:
+    """Whether a "why" question is answered without a cause, a purpose or a condition.
+
+    "Why does the old map have been modified?" answered "The old map was never modified." is
+    supported and answers nothing: of the 16 "why" samples answered without such a word that
+    readers labelled on the fixture sites (``benchmarks/kept_set.py``), 3 were worth keeping.
+    """
+    return bool(_WHY.search(question)) and not _REASON.search(answer)
+
+
+# A question about something only the generator saw: "this notebook", "the above example".
+_DEICTIC = re.compile(
+    r"\b(?:this|the above|the previous|these)\s+(?:notebook|example|page|section|snippet|code|"
+    r"error response|tutorial|document|passage|text|chapter|article|guide|excerpt|paragraph)s?\b",
+    re.IGNORECASE,
+)
+
+
+def vague_question(question: str) -> bool:
+    """Whether the question points at a page, example or passage the user cannot see.
+
+    "What is the version of mapclassify that was used in this notebook?" names no subject a
+    user of the docs could ask about; its answer is a one-off build string.
+    """
+    return bool(_DEICTIC.search(question))

@@ -18,7 +18,9 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    (``copies_source``), the question against its passages (``unanswerable``), and an answer
    that only restates its question (``restates_question``), and one that announces a list or
    code it does not hold (a colon or an ellipsis at its end, "the following" with nothing after
-   it: ``incomplete_answer``).
+   it: ``incomplete_answer``); a "why" answered with no cause, purpose or condition
+   (``no_reason_given``), and a question about "this notebook" or "the above example", which
+   only the generator saw (``vague_question``).
 
 A sample is kept only when nothing refused it and every claim is supported.
 """
@@ -37,10 +39,12 @@ from groundset.verify.filters import (
     Deduplicator,
     FilterOptions,
     copies_source,
+    gives_no_reason,
     incomplete_answer,
     length_problem,
     restates_question,
     unanswerable,
+    vague_question,
 )
 from groundset.verify.language import is_language
 from groundset.verify.quotes import find_quote
@@ -173,6 +177,12 @@ class SampleVerifier:
             reasons.append("restates_question")
         if sample.record is None and incomplete_answer(answer):
             reasons.append("incomplete_answer")
+        # Question forms are read in English; another language's are left to its reader.
+        if sample.record is None and not cross_language:
+            if gives_no_reason(question, answer):
+                reasons.append("no_reason_given")
+            if vague_question(question):
+                reasons.append("vague_question")
         return reasons
 
     def _wrong_language(self, sample: Sample, text: str) -> bool:

@@ -133,3 +133,28 @@ def test_an_answer_that_announces_what_it_does_not_hold_is_incomplete() -> None:
         "Set PAGE_SIZE to 10.",
     ):
         assert not incomplete_answer(answer), answer
+
+
+def test_a_why_answered_without_a_reason_and_a_question_about_this_notebook_are_caught() -> None:
+    from groundset.verify.filters import gives_no_reason, vague_question
+
+    # Samples the bundled models wrote on the fixture sites, kept by the checker, refused by
+    # both readers of the kept set (benchmarks/data/kept_set.jsonl).
+    assert gives_no_reason(
+        "Why does the old map have been modified?", "The old map was never modified."
+    )
+    assert gives_no_reason(
+        "Why are there so many platinum sponsors?",
+        "They make a huge substantial contribution to the future development of Django REST"
+        " framework.",
+    )
+    assert not gives_no_reason(
+        "Why should I use strict iteration with Immer?",
+        "Use it if you specifically need to track symbol or non-enumerable properties.",
+    )
+    assert not gives_no_reason(
+        "What does strict iteration do?", "It also copies symbols and non-enumerable properties."
+    )
+    assert vague_question("What is the version of mapclassify that was used in this notebook?")
+    assert vague_question("What is the purpose of this error response?")
+    assert not vague_question("What does this setting default to in REST framework?")
