@@ -7,7 +7,9 @@ the English checker can judge, but it is the model's own account of what it wrot
 mistranslates renders its mistake faithfully back into the English it meant. So a cross-language
 claim is kept only when both hold:
 
-1. its rendering is supported by the evidence (the English checker, as for every claim);
+1. its rendering is supported by the evidence (the English checker, as for every claim), and
+   the numbers and code identifiers of its text, which read alike in every language, are the
+   evidence's;
 2. its text says what the rendering says, as judged by a model that reads the language
    (:class:`Translator`). The model is asked twice whether two sentences mean the same (the
    probability it gives "yes"): the rendering against the text itself, and the rendering
@@ -39,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from groundset.errors import GenerationError, VerificationError
 from groundset.verify.base import Checker, Support
+from groundset.verify.evidence import prepare_evidence
+from groundset.verify.lexical import missing_anchors
 
 if TYPE_CHECKING:
     from groundset.generate import LLMClient, LocalModelServer
@@ -287,10 +291,15 @@ class CrossLanguageChecker:
         )
         to_read = []
         for k, support in zip(rendered, first, strict=True):
-            if support.supported:
-                to_read.append((k, support))
-            else:
+            # Numbers and code identifiers read alike in every language: the text's own must be
+            # the evidence's ("n*pct > 100" where the passage and the rendering say 1000).
+            anchors = missing_anchors(claims[k].text, prepare_evidence(claims[k].evidence))
+            if not support.supported:
                 out[k] = support
+            elif anchors:
+                out[k] = Support(False, 0.0, support.evidence, tuple(anchors), certain=True)
+            else:
+                to_read.append((k, support))
         read = [k for k, _ in to_read]
         backs = translator.back([claims[k].text for k in bare + read])
         bare_backs, read_backs = backs[: len(bare)], backs[len(bare) :]

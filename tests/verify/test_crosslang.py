@@ -164,3 +164,17 @@ def test_verify_claims_reads_cross_language_lines(
     assert rows["flipped"]["reasons"] == ["translation_mismatch"]
     assert summary["malformed"] == 1
     assert "needs the claim's 'language'" in summary["malformed_lines"][0]["error"]
+
+
+def test_a_number_changed_in_translation_is_caught_without_asking_the_reader(
+    translator_server: ScriptedServer,
+) -> None:
+    # From the cross-language dev set: the rendering says 1000, the Spanish text says 100.
+    evidence = "If pct is set such that n*pct > 1000, then pct = 1000./n."
+    rendering = "If pct is set such that n*pct > 1000, then pct = 1000./n."
+    text = "Si pct se establece de forma que n*pct > 100, entonces pct = 100./n."
+    translator = make_translator("reader", translator_server.url)
+    checker = CrossLanguageChecker(make_checker("calibrated"), translator)
+    (support,) = checker.check([CrossClaim(text, "es", evidence, rendering)])
+    assert not support.supported and support.reasons == ("number_mismatch",)
+    assert translator_server.requests == []
