@@ -458,25 +458,19 @@ def _add_checker_args(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="where the judge's answers are cached (default: judge-cache.sqlite beside the input)",
     )
-    group.add_argument(
-        "--cascade",
-        type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
-        help="cascade stages, e.g. lexical,embedding,nli",
-    )
-    group.add_argument(
-        "--translator-model",
-        help="the model that reads samples in another language than their sources "
-        "(default: the LLM judge's endpoint, else the bundled local model)",
-    )
+    group.add_argument("--cascade", type=_names, help="cascade stages, e.g. lexical,nli")
+    reader = "model that reads other languages (default: the judge's, else the bundled one)"
+    group.add_argument("--translator-model", help=reader)
     group.add_argument("--translator-base-url", help="its endpoint")
     group.add_argument("--translator-api-key", help="its key")
     group.add_argument(
-        "--translator-languages",
-        type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
-        help="the languages it reads, e.g. sw,yo (default: all for an endpoint; "
-        "es,ja,zh for the bundled model)",
+        "--translator-languages", type=_names, help="its languages (all; bundled: es,ja,zh)"
     )
     group.add_argument("--band", type=float, help="score band around a threshold that escalates")
+
+
+def _names(value: str) -> list[str]:
+    return [x.strip() for x in value.split(",") if x.strip()]
 
 
 def _options(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
