@@ -185,18 +185,21 @@ def restates_question(question: str, answer: str, options: FilterOptions) -> boo
 
 #: "the following ..." with no list after it: the list was in the passage, not the answer.
 _FOLLOWING = re.compile(r"\b(?:the following|as follows)\b(?![^:]*:\s*\S)", re.IGNORECASE)
+# A sentence left open ("... has an LLM write samples grounded in retrieved passages, ") is cut.
 _DANGLING_END = re.compile(
-    r"(?::|\.\.\.|\N{HORIZONTAL ELLIPSIS}|\bfor example\.)\s*$", re.IGNORECASE
+    r"(?::|,|;|\.\.\.|\N{HORIZONTAL ELLIPSIS}|\bfor example\.|\b(?:and|or|the|a|an|of|to))\s*$",
+    re.IGNORECASE,
 )
 
 
 def incomplete_answer(answer: str) -> bool:
     """Whether the answer announces what it does not hold.
 
-    It ends in a colon, an ellipsis or "For example.", or it points at "the following" list
-    or code with nothing after it: "Add the following lines to `tutorial/settings.py` to enable
-    it." is supported word for word by a tutorial that goes on with a code block, and teaches
-    nothing. (Seen in 6 of 39 kept answers of a 200-sample DRF run.)
+    It ends in a colon, an ellipsis or "For example.", or mid-sentence (a comma, "and", "the"),
+    or it points at "the following" list or code with nothing after it: "Add the following lines
+    to `tutorial/settings.py` to enable it." is supported word for word by a tutorial that goes
+    on with a code block, and teaches nothing. (Seen in 6 of 39 kept answers of a 200-sample DRF
+    run.)
     """
     return bool(_DANGLING_END.search(answer) or _FOLLOWING.search(answer))
 
