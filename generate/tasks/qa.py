@@ -24,10 +24,13 @@ class QaTask:
     def __init__(self, settings: GenerateSettings, api: Api = "chat") -> None:
         self.settings = settings
         # An instruction-tuned model keeps more good samples when it picks its evidence before
-        # it asks (v4); the bundled base model, through few-shot completions, writes nothing
-        # valid that way on a hostile page (tests/generate/test_local_model.py) and keeps v3.
+        # it asks; the bundled base model, through few-shot completions, writes nothing valid
+        # that way on a hostile page (tests/generate/test_local_model.py) and keeps v3. A chat
+        # model gets no worked examples (v5): with v4's two DRF examples the bundled 0.5B put
+        # "the whole API" and "DEFAULT_THROTTLE_RATES" into 20 of 122 samples of other sites; the
+        # JSON schema, or its grammar, holds the format without them.
         self.question_first = api == "completions"
-        self.template = PromptTemplate.load("qa.v3" if self.question_first else "qa.v4")
+        self.template = PromptTemplate.load("qa.v3" if self.question_first else "qa.v5")
 
     def plan(self, source: PassageSource, count: int) -> list[PassagePlan]:
         """Passages covering the corpus evenly, each with related ones."""

@@ -180,7 +180,7 @@ def test_every_quote_of_every_task_is_verbatim_on_the_default_model(
     }
     assert written["schema.en"][0].record is not None
     assert all(s.generator.model == DEFAULT_LOCAL_MODEL for v in written.values() for s in v)
-    assert written["qa.en"][0].generator.prompt_version == "qa.v4"
+    assert written["qa.en"][0].generator.prompt_version == "qa.v5"
 
 
 @pytest.mark.slow

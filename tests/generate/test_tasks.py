@@ -135,6 +135,8 @@ def test_evol_needs_seed_samples_from_this_corpus(passages: MemoryPassages, tmp_
 
 def test_qa_picks_its_evidence_first_for_chat_models_and_asks_first_for_base_models() -> None:
     chat, base = get_task("qa", api="chat"), get_task("qa", api="completions")
-    assert chat.template.version == "qa.v4" and base.template.version == "qa.v3"
+    assert chat.template.version == "qa.v5" and base.template.version == "qa.v3"
+    # No worked example a chat model could copy into another site's samples.
+    assert "Example" not in chat.template.prefix.template
     assert list(chat.output_model(1, False).model_fields) == ["evidence", "question", "answer"]
     assert list(base.output_model(1, False).model_fields) == ["question", "evidence", "answer"]
