@@ -168,6 +168,7 @@ def test_rejections_are_counted_by_reason(run: dict[str, Any]) -> None:
             "duplicate": 1,
             "copies_source": 1,
             "wrong_language": 1,
+            "incomplete_answer": 1,
             "term_missing": 1,
             "unanswerable": 1,
             "source_changed": 1,
@@ -186,8 +187,9 @@ def test_each_refusal_names_its_reason(run: dict[str, Any]) -> None:
     assert reasons(run, "unanswerable") == ["unanswerable"]
     assert reasons(run, "changed") == ["source_changed"]
     assert reasons(run, "no-claims") == ["no_citation"]
-    # German nouns are capitalised: the answer's clauses also name terms the chunk lacks.
-    assert reasons(run, "german") == ["wrong_language", "term_missing"]
+    # German nouns are capitalised: the answer's clauses also name terms the chunk lacks; and
+    # the article's first 300 characters stop mid-sentence.
+    assert reasons(run, "german") == ["wrong_language", "incomplete_answer", "term_missing"]
 
 
 def test_answer_text_left_out_of_the_claims_is_still_checked(run: dict[str, Any]) -> None:
