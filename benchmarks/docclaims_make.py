@@ -72,13 +72,21 @@ RUNS: list[tuple[str, str, float, int]] = [
 ]
 
 
-def build_corpora(work: Path) -> None:
-    """Crawl and index every site not yet indexed under ``work``."""
-    for site, (folder, start, deny) in SITES.items():
+def build_corpora(
+    work: Path, sites: dict[str, tuple[Path, str, list[str], bool]] | None = None
+) -> None:
+    """Crawl and index every site not yet indexed under ``work``.
+
+    ``sites``: folder, start path, URL patterns kept out and whether links need ``.html``, by
+    site; default :data:`SITES`, none of which needs ``.html``.
+    """
+    if sites is None:
+        sites = {site: (*spec, False) for site, spec in SITES.items()}
+    for site, (folder, start, deny, html_suffix) in sites.items():
         root = work / site
         if (root / "index").is_dir():
             continue
-        server = SiteServer(folder)
+        server = SiteServer(folder, html_suffix=html_suffix)
         try:
             settings = CrawlSettings(start_urls=[server.url.rstrip("/") + start], deny=deny)
             print(crawl(settings, root), file=sys.stderr)

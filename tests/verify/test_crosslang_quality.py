@@ -15,38 +15,24 @@ Floors and ceilings are in ``crosslang_baseline.json``, a little on the safe sid
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from benchmark_modules import load_benchmark
 
 from groundset.verify import CrossClaim, CrossLanguageChecker, make_checker
 from groundset.verify.crosslang import LOCAL_READS, Translator, make_translator
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = Path(__file__).with_name("crosslang_baseline.json")
-
-
-def _benchmark() -> ModuleType:
-    path = ROOT / "benchmarks" / "crosslang.py"
-    if not path.is_file():
-        pytest.fail(f"missing benchmark module: {path}")
-    spec = importlib.util.spec_from_file_location("crosslang_benchmark", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    return _benchmark()
+    return load_benchmark("crosslang")
 
 
 @pytest.fixture(scope="module")

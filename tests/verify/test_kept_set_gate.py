@@ -13,36 +13,20 @@ on it again here, offline, and two figures are held above their floors in
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from benchmark_modules import load_benchmark
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = Path(__file__).with_name("kept_set_baseline.json")
-
-
-def _benchmark(name: str) -> ModuleType:
-    """A module of benchmarks/, imported from its file (benchmarks/ is no package)."""
-    path = ROOT / "benchmarks" / f"{name}.py"
-    if not path.is_file():
-        pytest.fail(f"missing benchmark module: {path}")
-    sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def kept_set() -> ModuleType:
-    return _benchmark("kept_set")
+    return load_benchmark("kept_set")
 
 
 @pytest.fixture(scope="module")

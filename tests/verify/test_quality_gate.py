@@ -16,39 +16,22 @@ The word-overlap baseline is measured in the same run, and the default must beat
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from benchmark_modules import load_benchmark
 
 from groundset.verify import WordOverlapChecker, make_checker
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE = Path(__file__).with_name("quality_baseline.json")
-
-
-def _benchmark(name: str) -> ModuleType:
-    """A module of benchmarks/, imported from its file (benchmarks/ is no package)."""
-    path = ROOT / "benchmarks" / f"{name}.py"
-    if not path.is_file():
-        pytest.fail(f"missing benchmark module: {path}")
-    sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # Dataclasses look their module up in sys.modules while the module runs.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def quality() -> ModuleType:
-    return _benchmark("verify_quality")
+    return load_benchmark("verify_quality")
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +59,7 @@ def test_default_checker_holds_its_floors_and_beats_word_overlap(
 
 
 def test_the_calibration_holds_its_floors_cross_validated(floors: dict[str, Any]) -> None:
-    calibrate = _benchmark("verify_calibrate")
+    calibrate = load_benchmark("verify_calibrate")
     figures = calibrate.calibrate(write=False)
     for dataset, floor in floors["cross_validated"].items():
         got = figures[dataset]
