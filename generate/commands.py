@@ -11,6 +11,7 @@ from groundset.config import resolve
 from groundset.generate.run import GenerateSummary
 from groundset.generate.samples import generate_samples
 from groundset.generate.settings import GenerateSettings
+from groundset.generate.translate import LanguageCheck
 
 __all__ = ["generate_command", "resolve_settings"]
 
@@ -52,6 +53,7 @@ def generate_command(
     local_model: str | None = None,
     file_values: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    language_check: LanguageCheck | None = None,
 ) -> GenerateSummary:
     """Generate ``count`` samples from the indexed corpus in ``corpus`` into ``out``.
 
@@ -72,6 +74,8 @@ def generate_command(
             path of a GGUF file.
         file_values: settings from a project file.
         env: the environment (``os.environ`` when None).
+        language_check: whether a text is in a language, for translations (the verifier's
+            ``is_language``); None trusts the model.
 
     Returns:
         The run's summary, for the command line to print.
@@ -90,5 +94,11 @@ def generate_command(
     )
     with Index.open(corpus) as index:
         return generate_samples(
-            index, out, count=count, task=task, language=language, settings=settings
+            index,
+            out,
+            count=count,
+            task=task,
+            language=language,
+            settings=settings,
+            language_check=language_check,
         )

@@ -54,6 +54,8 @@ class LocalModel:
         parts: where the package parts lie, in order (bundled models).
         path: the file itself, for a model given by path.
         extra: the optional dependencies of groundset that install its packages.
+        writes: the languages (primary tags) it writes when asked to translate, with at most
+            one sample in ten refused for the language (``benchmarks/target_language.py``).
     """
 
     name: str
@@ -65,6 +67,7 @@ class LocalModel:
     parts: Callable[[], list[Path]] | None = None
     path: Path | None = None
     extra: str = "llm"
+    writes: tuple[str, ...] = ()
 
     @property
     def install(self) -> str:
@@ -108,6 +111,7 @@ LOCAL_MODELS: dict[str, LocalModel] = {
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             size=491_400_064,
             parts=_qwen_parts,
+            writes=("es", "hi"),
         ),
         LocalModel(
             name="qwen2.5-coder-1.5b-instruct",
@@ -117,6 +121,7 @@ LOCAL_MODELS: dict[str, LocalModel] = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             size=1_117_320_768,
             parts=_qwen_1_5b_parts,
+            writes=("es", "hi", "zh"),
         ),
         LocalModel(
             name="gemma-3-270m",

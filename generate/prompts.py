@@ -29,7 +29,6 @@ __all__ = [
     "compact_schema",
     "escape_fence",
     "fence_passages",
-    "language_name",
     "passage_text",
 ]
 
@@ -39,18 +38,6 @@ SAMPLE_MARKER = "=== sample ==="
 EXAMPLE_MARKER = "Example"
 #: What ends the input of an example and of the sample: the output follows on the same line.
 OUTPUT_CUE = "JSON:"
-
-_LANGUAGES = {
-    "ar": "Arabic", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
-    "hi": "Hindi", "it": "Italian", "ja": "Japanese", "ko": "Korean", "nl": "Dutch",
-    "pl": "Polish", "pt": "Portuguese", "ru": "Russian", "sw": "Swahili", "tr": "Turkish",
-    "uk": "Ukrainian", "vi": "Vietnamese", "yo": "Yoruba", "zh": "Chinese", "zu": "Zulu",
-}  # fmt: skip
-
-
-def language_name(code: str) -> str:
-    """The English name of a language code (the code itself when unknown)."""
-    return _LANGUAGES.get(code.split("-")[0].lower(), code)
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,14 @@ from groundset.generate.prompts import (
     Prompt,
     compact_schema,
     fence_passages,
-    language_name,
     passage_text,
 )
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks import Task
 from groundset.generate.tasks.base import TaskOutput, to_claims
+from groundset.generate.translate import TRANSLATE_VERSION, SampleTranslator
 from groundset.generate.usage import Usage
+from groundset.languages import language_name
 from groundset.progress import Progress
 from groundset.records import GeneratorInfo, Reason, Sample, Source, Verdict
 
@@ -82,16 +83,26 @@ class Generator:
         api: which endpoint API to call.
         settings: sampling, diversity and limits.
         language: the language to write samples in.
+        translator: for samples in another language than their sources, what translates
+            them once written in the sources' language; None to have the model write them in
+            ``language`` directly.
     """
 
     def __init__(
-        self, task: Task, client: LLMClient, api: Api, settings: GenerateSettings, language: str
+        self,
+        task: Task,
+        client: LLMClient,
+        api: Api,
+        settings: GenerateSettings,
+        language: str,
+        translator: SampleTranslator | None = None,
     ) -> None:
         self.task = task
         self.client = client
         self.api = api
         self.settings = settings
         self.language = language
+        self.translator = translator
 
     def run(self, passages: PassageSource, out: Path, count: int) -> GenerateSummary:
         """Generate until ``out`` and its rejected file hold the ``count`` planned samples.
@@ -153,11 +164,13 @@ class Generator:
             plan.index, [c.id for c in plan.passages], plan.persona, plan.style,
             plan.origin.id if plan.origin else None,
         ]  # fmt: skip
+        if self.translator is not None and self._translated(plan):
+            key.append(TRANSLATE_VERSION)
         return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
 
     def prompt(self, plan: PassagePlan) -> Prompt:
         """The prompt of one planned sample."""
-        translated = self._translated(plan)
+        translated = self._writes_translated(plan)
         # The schema in the prompt is the widest one, so the prefix is the same for every sample.
         schema = self.task.output_model(3, translated).model_json_schema()
         source = language_name(self._source_language(plan))
@@ -182,7 +195,7 @@ class Generator:
         sample_id = self.sample_id(plan)
         seed = int(sample_id[:8], 16)
         prompt = self.prompt(plan)
-        model = self.task.output_model(len(plan.passages), self._translated(plan))
+        model = self.task.output_model(len(plan.passages), self._writes_translated(plan))
         constraint = self._constraint(plan) or model
         first = self.client.call(self.api, self._body(prompt, constraint, seed))
         output, error = _validate(model, first)
@@ -224,6 +237,16 @@ class Generator:
             generator=generator,
             **self.task.sample_fields(output),
         )
+        if self.translator is not None and self._translated(plan):
+            translation = self.translator.translate(sample, self._source_language(plan), seed)
+            if translation.sample is None:
+                raw += translation.raw
+                return _Outcome(
+                    rejected=self._rejected(
+                        sample_id, translation.error, raw, sources, generator, "wrong_language"
+                    )
+                )
+            sample = translation.sample
         return _Outcome(sample=sample)
 
     def _constraint(self, plan: PassagePlan) -> type[TaskOutput] | None:
@@ -242,7 +265,7 @@ class Generator:
         )
         if not any(choices):
             return None
-        return self.task.output_model(len(plan.passages), self._translated(plan), choices)
+        return self.task.output_model(len(plan.passages), self._writes_translated(plan), choices)
 
     def _rejected(
         self,
@@ -309,6 +332,11 @@ class Generator:
     def _translated(self, plan: PassagePlan) -> bool:
         base = self.language.split("-")[0].lower()
         return base != self._source_language(plan).split("-")[0].lower()
+
+    def _writes_translated(self, plan: PassagePlan) -> bool:
+        """Whether the model itself writes the sample in another language than the passages'
+        (without a translator); with one, it writes in theirs and the translator translates."""
+        return self.translator is None and self._translated(plan)
 
 
 def _validate(

@@ -11,11 +11,14 @@ from pathlib import Path
 from groundset.errors import GroundsetWarning, UsageError
 from groundset.generate.cache import CallCache
 from groundset.generate.client import Api, LLMClient
+from groundset.generate.local_models import resolve_local_model
 from groundset.generate.local_server import LocalModelServer
 from groundset.generate.passages import PassageSource
 from groundset.generate.run import GenerateSummary, Generator
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks import get_task
+from groundset.generate.translate import LanguageCheck, SampleTranslator
+from groundset.languages import primary_language
 
 __all__ = ["LOCAL_TIMEOUT_S", "Endpoint", "generate_samples", "local_limits", "open_endpoint"]
 
@@ -48,6 +51,7 @@ def generate_samples(
     task: str = "qa",
     language: str = "en",
     settings: GenerateSettings,
+    language_check: LanguageCheck | None = None,
 ) -> GenerateSummary:
     """Generate ``count`` samples of ``task`` from ``passages`` into the JSONL file ``out``.
 
@@ -65,6 +69,8 @@ def generate_samples(
         task: the recipe (``qa`` ...).
         language: the language to write samples in; sources may be in another.
         settings: endpoint, sampling, limits and diversity.
+        language_check: whether a text is in a language, for translations (the verifier's
+            ``is_language``); None trusts the model.
 
     Returns:
         What was written and refused, calls, tokens and cost.
@@ -78,26 +84,65 @@ def generate_samples(
         raise UsageError(f"count must be at least 1, not {count}", fix="pass --count N")
     get_task(task, settings)  # an unknown task or missing task inputs fail before a model starts
     with open_endpoint(settings, out.parent) as endpoint:
-        warn_unwritten(language, endpoint.local)
         recipe = get_task(task, endpoint.settings, endpoint.api)
-        generator = Generator(recipe, endpoint.client, endpoint.api, endpoint.settings, language)
+        translator = sample_translator(endpoint, language, language_check)
+        warn_unwritten(language, endpoint, translator)
+        generator = Generator(
+            recipe, endpoint.client, endpoint.api, endpoint.settings, language, translator
+        )
         return generator.run(passages, out, count)
 
 
-def warn_unwritten(language: str, local: bool) -> None:
-    """Say, before the budget is spent, that the bundled models do not write ``language``.
+def sample_translator(
+    endpoint: Endpoint, language: str, check: LanguageCheck | None
+) -> SampleTranslator | None:
+    """What translates samples written in their sources' language into ``language``, or None
+    when the model writes them in it directly (``translate``: see :class:`GenerateSettings`).
 
-    Asked through the task prompts (English passages, schema and examples), the bundled models
-    write English whatever language is asked, and every such sample is refused
-    ``wrong_language`` (16 of 16 for the 0.5B and 12 of 12 for the 1.5B in Spanish and Swahili).
+    A sample whose sources are in ``language`` is never translated, whatever this returns.
     """
-    if local and language.lower().replace("_", "-").split("-")[0] != "en":
-        warnings.warn(
-            f"the bundled local models write English when asked for {language!r}: expect most "
-            f"samples refused wrong_language; point --llm-url at a model that writes {language!r}",
-            GroundsetWarning,
-            stacklevel=2,
+    mode = endpoint.settings.translate
+    if mode == "direct" or (mode == "auto" and not endpoint.local):
+        return None
+    if endpoint.api != "chat":
+        if mode == "auto":
+            return None  # a base model through completions: it can only write directly
+        raise UsageError(
+            "translate = after needs a chat model, and this endpoint is called through the "
+            "completions API",
+            fix='set [generate] api = "chat" for an instruction-tuned model, or '
+            'translate = "direct"',
         )
+    return SampleTranslator(endpoint.client, language, check)
+
+
+def warn_unwritten(language: str, endpoint: Endpoint, translator: SampleTranslator | None) -> None:
+    """Say, before the budget is spent, that the bundled model will not write ``language``.
+
+    Asked directly, through the task prompts (English passages, schema and instructions), the
+    bundled models write English whatever language is asked: 16 of 16 samples for the 0.5B and
+    12 of 12 for the 1.5B in Spanish and Swahili, all refused ``wrong_language``. Asked to
+    translate, each writes the languages of its ``writes`` (``benchmarks/target_language.py``).
+    """
+    if not endpoint.local or primary_language(language) == "en":
+        return
+    model = resolve_local_model(endpoint.settings.local_model)
+    if translator is None:
+        problem = f"{model.name} writes English when asked directly for {language!r}"
+    elif primary_language(language) not in model.writes:
+        measured = ", ".join(model.writes) or "no language"
+        problem = (
+            f"{model.name} was not measured to write {language!r} (translating, it writes "
+            f"{measured})"
+        )
+    else:
+        return
+    warnings.warn(
+        f"{problem}: expect most samples refused wrong_language; point --llm-url at a model "
+        f"that writes {language!r}",
+        GroundsetWarning,
+        stacklevel=2,
+    )
 
 
 @dataclass(frozen=True)

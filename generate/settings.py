@@ -50,6 +50,13 @@ class GenerateSettings(BaseModel):
         "for llama.cpp servers), or auto: json_schema, and the grammar from the first "
         "refusal of it on (the grammar from the start for the local model)",
     )
+    translate: Literal["auto", "after", "direct"] = Field(
+        default="auto",
+        description="how a sample gets into another language than its sources: after (written "
+        "in the sources' language, then translated sentence by sentence in calls of their own), "
+        "direct (written in that language), or auto: after for the bundled models, which write "
+        "English when asked directly, direct for an endpoint",
+    )
     choose_quotes: bool = Field(
         default=True,
         description="constrain each quote to one of its passage's sentences (JSON schema enum, "

@@ -95,7 +95,9 @@ class Claim(_Record):
     """One checkable statement of a sample's answer.
 
     ``source_text`` is the claim rendered in the language of its sources, set when the sample is
-    written in another language, so that the claim can be checked against the evidence.
+    written in another language, so that the claim can be checked against the evidence. A claim
+    with a ``source_text`` and no citations is a sentence of a translated answer: like the
+    answer's own clauses, it is checked against all of the sample's sources.
     """
 
     text: str
@@ -140,6 +142,9 @@ class Sample(_Record):
     claims: list[Claim] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
     generator: GeneratorInfo
+    #: The question in its sources' language, for a sample translated from it: the verifier
+    #: checks that the question says what this says.
+    source_question: str | None = None
 
 
 class ClaimVerdict(_Record):

@@ -11,6 +11,7 @@ the state does not.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -82,6 +83,28 @@ class Sections:
         return self.index.get(ids)
 
 
+def warn_unread(project: Project) -> None:
+    """Say, before the budget is spent, that no model the verifier has reads the project's
+    language: every sample translated into it would be refused ``unreadable_language``."""
+    from groundset.errors import GroundsetWarning
+    from groundset.languages import language_name, primary_language
+    from groundset.verify import split_options, translator_for
+
+    if primary_language(project.language) == "en":
+        return
+    options, _ = split_options(project.verify.options)
+    reader = translator_for(options)  # starts nothing
+    if not reader.reads(project.language):
+        name = language_name(project.language)
+        warnings.warn(
+            f"no model here reads {name}: samples in {name} from sources in another language "
+            "will all be refused unreadable_language; name a reader that does ([verify] "
+            "translator_base_url and translator_model)",
+            GroundsetWarning,
+            stacklevel=2,
+        )
+
+
 def _stream(project: Project, phase: int, task: str) -> Path:
     return project.dir / "work" / f"p{phase}-{task}.jsonl"
 
@@ -103,6 +126,7 @@ def fill(
     for, so a resumed phase first finishes its last round, exactly as it would have.
     """
     settings = _generate_settings(project, phase.id, env)
+    warn_unread(project)
     with ExitStack() as stack:
         endpoint: Endpoint | None = None
 
@@ -110,11 +134,13 @@ def fill(
             nonlocal endpoint
             if endpoint is None:
                 from groundset.generate.samples import open_endpoint as open_it
-                from groundset.generate.samples import warn_unwritten
+                from groundset.generate.samples import sample_translator, warn_unwritten
+                from groundset.verify.language import is_language
 
                 endpoint = stack.enter_context(open_it(settings, project.dir / "work"))
                 endpoint.client.usage = RecordedUsage(state, phase.id)
-                warn_unwritten(project.language, endpoint.local)
+                translator = sample_translator(endpoint, project.language, is_language)
+                warn_unwritten(project.language, endpoint, translator)
             return endpoint
 
         verifier = StreamVerifier(project, index)
@@ -227,7 +253,9 @@ def _generate(
 ) -> None:
     from groundset.generate.output import done_ids, rejected_path_for
     from groundset.generate.run import Generator
+    from groundset.generate.samples import sample_translator
     from groundset.generate.tasks import get_task
+    from groundset.verify.language import is_language
 
     out = _stream(project, phase.id, task)
     if len(done_ids(out) | done_ids(rejected_path_for(out))) >= count:
@@ -235,8 +263,9 @@ def _generate(
     with timer("generate"):
         endpoint = open_endpoint()
         recipe = get_task(task, endpoint.settings, endpoint.api)
+        translator = sample_translator(endpoint, project.language, is_language)
         generator = Generator(recipe, endpoint.client, endpoint.api, endpoint.settings,
-                              project.language)  # fmt: skip
+                              project.language, translator)  # fmt: skip
         generator.run(source, out, count)
 
 

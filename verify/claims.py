@@ -35,7 +35,8 @@ class ClaimToCheck:
         checked_text: what is compared with the evidence: the claim's ``source_text`` when the
             sample is in another language than its sources, else ``text``.
         citations: the generator's citations; empty for clauses split from the answer.
-        from_answer: split from the answer, not listed by the generator.
+        from_answer: split from the answer, or a translated answer's sentence: checked
+            against all of the sample's sources, and needs no citation.
     """
 
     text: str
@@ -99,8 +100,15 @@ def sample_claims(sample: Sample) -> list[ClaimToCheck]:
     A clause is covered when every content word of it is in one listed claim: that claim, with
     its citations, already checks it.
     """
+    # A translated answer's sentence cites nothing: it is checked as the answer's clauses are.
     listed = [
-        ClaimToCheck(c.text, c.source_text or c.text, tuple(c.citations)) for c in sample.claims
+        ClaimToCheck(
+            c.text,
+            c.source_text or c.text,
+            tuple(c.citations),
+            from_answer=bool(c.source_text) and not c.citations,
+        )
+        for c in sample.claims
     ]
     listed_stems = [set(claim_stems(c.text)) for c in sample.claims]
     clauses = []

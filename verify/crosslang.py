@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,9 +41,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from groundset.errors import GenerationError, VerificationError
+from groundset.languages import language_name, primary_language
+from groundset.records import Reason
 from groundset.verify.base import Checker, Support
 from groundset.verify.evidence import prepare_evidence
 from groundset.verify.lexical import missing_anchors
+from groundset.verify.text import STOPWORDS, mask_code
 
 if TYPE_CHECKING:
     from groundset.generate import LLMClient, LocalModelServer
@@ -54,9 +58,7 @@ __all__ = [
     "CrossClaim",
     "CrossLanguageChecker",
     "Translator",
-    "language_name",
     "make_translator",
-    "primary_language",
 ]
 
 log = logging.getLogger(__name__)
@@ -71,15 +73,6 @@ LOCAL_READS: dict[str, float] = {"es": 0.546, "ja": 0.516, "zh": 0.535}
 #: The same for an endpoint a user names, which reads every language unless told otherwise.
 SAME_MEANING_THRESHOLD = 0.5
 
-_LANGUAGE_NAMES = {
-    "am": "Amharic", "ar": "Arabic", "bn": "Bengali", "de": "German", "en": "English",
-    "es": "Spanish", "fa": "Persian", "fr": "French", "ha": "Hausa", "he": "Hebrew",
-    "hi": "Hindi", "id": "Indonesian", "ig": "Igbo", "it": "Italian", "ja": "Japanese",
-    "ko": "Korean", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese", "ru": "Russian",
-    "sw": "Swahili", "ta": "Tamil", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian",
-    "ur": "Urdu", "vi": "Vietnamese", "yo": "Yoruba", "zh": "Chinese", "zu": "Zulu",
-}  # fmt: skip
-
 BACK_PROMPT = (
     "You translate technical documentation sentences into English. Translate literally and "
     "completely: keep every negation, subject, number and condition. Keep code in backticks "
@@ -91,16 +84,6 @@ SAME_PROMPT = (
     "same negations, scope (all, only, always), numbers and conditions, nothing added. Wording "
     "may differ. Answer no if the meaning differs in any way. Reply with yes or no."
 )
-
-
-def primary_language(tag: str) -> str:
-    """The primary subtag of a BCP 47 tag, lower-cased: "pt-BR" gives "pt"."""
-    return tag.lower().replace("_", "-").split("-")[0]
-
-
-def language_name(tag: str) -> str:
-    """The English name of a language tag ("sw" gives "Swahili"), or the tag itself."""
-    return _LANGUAGE_NAMES.get(primary_language(tag), tag)
 
 
 @dataclass(frozen=True)
@@ -263,6 +246,21 @@ class CrossLanguageChecker:
             " directly and translated back"
         )
 
+    def translates(self, rendering: str, text: str, language: str) -> Reason | None:
+        """Why ``text`` (in ``language``) is not a faithful translation of ``rendering``, or
+        None when it is: a translated question against the one it was translated from.
+
+        It is judged as a claim's text against its rendering is, at the same threshold.
+        """
+        translator = self.translator
+        if translator is None or not translator.reads(language):
+            return "unreadable_language"
+        if missing_anchors(text, prepare_evidence(rendering)) or names_lost(rendering, text):
+            return "translation_mismatch"
+        back = translator.back([text])[0]
+        p = translator.same_meaning([(rendering, text, language, back)])[0]
+        return "translation_mismatch" if p < translator.threshold_for(language) else None
+
     def check(self, claims: Sequence[CrossClaim]) -> list[Support]:
         """One :class:`Support` per claim, in order."""
         translator = self.translator
@@ -298,6 +296,9 @@ class CrossLanguageChecker:
                 out[k] = support
             elif anchors:
                 out[k] = Support(False, 0.0, support.evidence, tuple(anchors), certain=True)
+            elif names_lost(str(claims[k].source_text), claims[k].text):
+                lost = ("translation_mismatch",)
+                out[k] = Support(False, 0.0, support.evidence, lost, certain=True)
             else:
                 to_read.append((k, support))
         read = [k for k, _ in to_read]
@@ -317,6 +318,33 @@ class CrossLanguageChecker:
             else:
                 out[k] = support
         return [s for s in out if s is not None]
+
+
+# A name: a capitalised Latin word, not the first of its sentence unless a capitalised word
+# follows it ("Marc Gibbons is ..."), which a sentence's first word rarely has.
+_NAME = re.compile(
+    r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+\b"  # a capitalised word inside a sentence
+    r"|(?:^|(?<=[.!?]\s))[A-Z][a-z]+(?=\s+[A-Z])"  # the first, when a capitalised word follows
+)
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def names_lost(rendering: str, text: str) -> bool:
+    """Whether a text in a script other than Latin lost a Latin name of its rendering.
+
+    Names stay as they are in a translation into Japanese, Chinese or Hindi (the translator is
+    told so): "Marc Gibbons" written in katakana as "Markel Gibson" is another person, and the
+    bundled reader took it for the same (3 of 3 such translations kept). Into a Latin script a
+    product name may be translated ("Plugin de Métodos Array"), so only other scripts are held
+    to it.
+    """
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters or sum(bool(_LATIN.match(ch)) for ch in letters) / len(letters) >= 0.5:
+        return False
+    prose = mask_code(rendering)[0]
+    names = {m.group(0) for m in _NAME.finditer(prose)} - {w.title() for w in STOPWORDS}
+    said = text.lower()
+    return any(name.lower() not in said for name in names)
 
 
 def make_translator(

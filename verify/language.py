@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from groundset.languages import primary_language
 from groundset.verify.text import code_identifiers, mask_code
 
 if TYPE_CHECKING:
@@ -43,10 +44,6 @@ def _prose(text: str) -> str:
     return re.sub(r"\x00\d+\x00", " ", masked)
 
 
-def _primary(code: str) -> str:
-    return re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
-
-
 def detect_language(text: str) -> dict[str, float] | None:
     """Probabilities of each language for the prose of ``text``; None if too little to judge."""
     prose = _prose(text)
@@ -63,7 +60,7 @@ def is_language(text: str, language: str) -> bool | None:
         model does not know.
     """
     probabilities = detect_language(text)
-    code = _primary(language)
+    code = primary_language(language)
     if probabilities is None or code not in probabilities:
         return None
     return probabilities[code] >= WRONG_LANGUAGE_MAX_PROB

@@ -13,7 +13,9 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    language than its sources, each statement in that language is checked as such
    (:mod:`groundset.verify.crosslang`): a claim's rendering against its evidence and its own
    text against the rendering (``translation_mismatch``), an answer clause through its
-   back-translation; a language no model here reads is refused ``unreadable_language``;
+   back-translation; a language no model here reads is refused ``unreadable_language``. A
+   question translated from the sources' language (``source_question``) must say what the
+   original says (``translation_mismatch``);
 5. the answer as a whole: a verbatim copy of a passage or of its heading
    (``copies_source``), the question against its passages (``unanswerable``), and an answer
    that only restates its question (``restates_question``), and one that announces a list or
@@ -30,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from groundset.languages import primary_language
 from groundset.records import Chunk, ClaimVerdict, Reason, Sample, Verdict
 from groundset.verify.base import Checker, Support
 from groundset.verify.claims import ClaimToCheck, sample_claims, sample_text
@@ -70,10 +73,6 @@ class DictChunkLookup:
     def get(self, ids: Iterable[str]) -> dict[str, Chunk]:
         """The known chunks among ``ids``."""
         return {i: self._chunks[i] for i in ids if i in self._chunks}
-
-
-def _primary(language: str) -> str:
-    return language.lower().replace("_", "-").split("-")[0]
 
 
 class SampleVerifier:
@@ -130,6 +129,10 @@ class SampleVerifier:
         cross_language = _cross_language(sample, found)
         claims = self._check_claims(sample, found, cross_language)
         reasons += self._answer_problems(sample, question, answer, found, cross_language)
+        if cross_language and sample.source_question and question and not reasons:
+            problem = self.cross.translates(sample.source_question, question, sample.language)
+            if problem is not None:
+                reasons.append(problem)
 
         accepted = not reasons and all(c.supported for c in claims)
         if accepted:
@@ -187,7 +190,7 @@ class SampleVerifier:
 
     def _wrong_language(self, sample: Sample, text: str) -> bool:
         wanted = self.language or sample.language
-        if self.language and _primary(sample.language) != _primary(self.language):
+        if self.language and primary_language(sample.language) != primary_language(self.language):
             return True
         return is_language(text, wanted) is False
 
@@ -232,7 +235,7 @@ class SampleVerifier:
                 claim.text,
                 sample.language,
                 _joined(chunks),
-                None if claim.from_answer else claim.checked_text,
+                None if claim.checked_text == claim.text else claim.checked_text,
             )
             for _, claim, chunks in crossing
         ]
@@ -264,7 +267,8 @@ class SampleVerifier:
 def _cross_language(sample: Sample, found: dict[str, Chunk]) -> bool:
     """Whether the sample is written in another language than its sources."""
     return any(c.source_text for c in sample.claims) or any(
-        c.lang and _primary(c.lang) != _primary(sample.language) for c in found.values()
+        c.lang and primary_language(c.lang) != primary_language(sample.language)
+        for c in found.values()
     )
 
 

@@ -355,13 +355,31 @@ def test_a_call_cache_with_a_damaged_page_keeps_every_answer_it_can_still_read(
     assert len(list(tmp_path.glob("calls.sqlite.corrupt-*"))) == 1
 
 
-def test_the_bundled_models_say_before_the_budget_is_spent_that_they_write_english() -> None:
+def test_a_bundled_model_says_before_the_budget_is_spent_that_it_will_not_write_a_language(
+    tmp_path: Path,
+) -> None:
     from groundset.errors import GroundsetWarning
-    from groundset.generate.samples import warn_unwritten
+    from groundset.generate.client import LLMClient
+    from groundset.generate.samples import Endpoint, warn_unwritten
+    from groundset.generate.translate import SampleTranslator
 
-    with pytest.warns(GroundsetWarning, match="write English when asked for 'sw'.*--llm-url"):
-        warn_unwritten("sw", local=True)
+    def endpoint(model: str, local: bool = True) -> Endpoint:
+        settings = GenerateSettings(local_model=model)
+        client = LLMClient("http://127.0.0.1:9/v1", model, settings=settings)
+        return Endpoint(client, "chat", settings, local)
+
+    big, small = endpoint("qwen2.5-coder-1.5b-instruct"), endpoint("qwen2.5-coder-0.5b-instruct")
+    translator = SampleTranslator(big.client, "sw")
+    with pytest.warns(GroundsetWarning, match="not measured to write 'sw' .*es, hi, zh.*--llm"):
+        warn_unwritten("sw", big, translator)
+    with pytest.warns(GroundsetWarning, match="0.5b-instruct was not measured to write 'ja'"):
+        warn_unwritten("ja", small, translator)
+    with pytest.warns(GroundsetWarning, match="writes English when asked directly for 'es'"):
+        warn_unwritten("es", big, None)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        warn_unwritten("en-GB", local=True)
-        warn_unwritten("sw", local=False)
+        warn_unwritten("es-MX", big, translator)
+        warn_unwritten("zh-CN", big, translator)
+        warn_unwritten("hi", small, translator)
+        warn_unwritten("en-GB", small, None)
+        warn_unwritten("sw", endpoint("qwen2.5-coder-1.5b-instruct", local=False), None)

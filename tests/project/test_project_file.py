@@ -9,6 +9,7 @@ import pytest
 from groundset.cli import main
 from groundset.errors import UsageError
 from groundset.project import ProjectState, budget_left, load_project, round_size
+from groundset.project.project_file import Project
 
 RECIPE = Path(__file__).resolve().parents[2] / "corpora" / "django-rest-framework.toml"
 
@@ -137,3 +138,35 @@ def test_budget_left_names_the_limit_spent() -> None:
     assert "token budget (1000)" in (budget_left(budget, 0, 1000, 0) or "")
     assert "money budget (1)" in (budget_left(budget, 0, 0, 1.0) or "")
     assert budget_left(BudgetSettings(), 10**9, 10**9, 10**9) is None
+
+
+def test_a_language_no_reader_here_reads_is_named_before_the_budget_is_spent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import warnings
+
+    from groundset.errors import GroundsetWarning
+    from groundset.project.rounds import warn_unread
+
+    def project(language: str, verify: str = "") -> Project:
+        path = tmp_path / f"{language}.toml"
+        run(capsys, "init", str(path), "--url", "http://127.0.0.1:8800/", "--language", language,
+            "--force")  # fmt: skip
+        if verify:
+            text = path.read_text().replace(
+                'checker = "calibrated"', f'checker = "calibrated"\n{verify}'
+            )
+            path.write_text(text)
+        return load_project(path, env={})
+
+    # Made first: the command line installs its own way of showing warnings.
+    hindi, spanish, english = project("hi"), project("es"), project("en")
+    # A reader the user names reads every language unless told otherwise.
+    named = 'translator_base_url = "http://127.0.0.1:9/v1"\ntranslator_model = "reader"'
+    swahili = project("sw", named)
+    with pytest.warns(GroundsetWarning, match="no model here reads Hindi.*translator_base_url"):
+        warn_unread(hindi)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for reads in (spanish, english, swahili):  # the bundled reader reads Spanish
+            warn_unread(reads)

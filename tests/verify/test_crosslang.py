@@ -23,7 +23,7 @@ from groundset.verify import (
     verify_claims_file,
     verify_samples_file,
 )
-from groundset.verify.crosslang import BACK_PROMPT, SAME_PROMPT, make_translator
+from groundset.verify.crosslang import BACK_PROMPT, SAME_PROMPT, make_translator, names_lost
 
 from scripted import Reply, ScriptedServer
 
@@ -178,3 +178,86 @@ def test_a_number_changed_in_translation_is_caught_without_asking_the_reader(
     (support,) = checker.check([CrossClaim(text, "es", evidence, rendering)])
     assert not support.supported and support.reasons == ("number_mismatch",)
     assert translator_server.requests == []
+
+
+QUESTION_EN = "How do I turn pagination off?"
+QUESTION_ES = "¿Cómo desactivo la paginación?"
+# Reads like the same question; asks how to turn it on.
+QUESTION_FLIPPED = "¿Cómo activo la paginación?"
+
+
+def test_a_translated_sample_is_checked_sentence_by_sentence_and_its_question_too(
+    tmp_path: Path,
+    make_sample: Callable[..., Any],
+    pagination_chunks: dict[str, Any],
+) -> None:
+    """A sample as ``translate = "after"`` writes it: the evidence quoted in English, each answer
+    sentence a claim with its English original and no citation, and the English question."""
+    intro = pagination_chunks["Pagination"]
+
+    def script(n: int, body: dict[str, Any]) -> Reply:
+        system, user = (m["content"] for m in body["messages"])
+        if system == BACK_PROMPT:
+            back = {QUESTION_ES: QUESTION_EN, QUESTION_FLIPPED: "How do I turn pagination on?"}
+            return Reply(back.get(user) or BACK.get(user, "Something else entirely."))
+        rendering, text = (line.split(": ", 1)[1] for line in user.splitlines())
+        same = {(TURN_OFF, FAITHFUL), (TURN_OFF, BACK[FAITHFUL]), (QUESTION_EN, QUESTION_ES)}
+        return Reply("yes" if (rendering, text) in same or text == QUESTION_EN else "no")
+
+    def translated(sample_id: str, question: str) -> Any:
+        evidence = Claim(
+            text=TURN_OFF_QUOTE, citations=[Citation(chunk_id=intro.id, quote=TURN_OFF_QUOTE)]
+        )
+        sentence = Claim(text=FAITHFUL, source_text=TURN_OFF)
+        sample = make_sample(sample_id, question, FAITHFUL, [evidence, sentence], language="es")
+        return sample.model_copy(update={"source_question": QUESTION_EN})
+
+    server = ScriptedServer(script)
+    path = tmp_path / "samples.jsonl"
+    samples = [translated("faithful", QUESTION_ES), translated("flipped", QUESTION_FLIPPED)]
+    path.write_text("".join(s.model_dump_json() + "\n" for s in samples), encoding="utf-8")
+    try:
+        summary = verify_samples_file(
+            path, DictChunkLookup([intro]), tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl",
+            **_endpoint(server),
+        )  # fmt: skip
+    finally:
+        server.close()
+    assert (summary.kept, summary.reasons["translation_mismatch"]) == (1, 1)
+    (kept,) = [json.loads(x) for x in (tmp_path / "kept.jsonl").read_text().splitlines()]
+    assert kept["id"] == "faithful"
+    # The answer sentence was read as a claim: its English against the evidence, its Spanish
+    # against that English, with no citation of its own needed.
+    verdict = Verdict.model_validate(kept["verdict"])
+    assert [c.text for c in verdict.claims] == [TURN_OFF_QUOTE, FAITHFUL]
+    assert all(c.supported for c in verdict.claims)
+    (refused,) = [json.loads(x) for x in (tmp_path / "rejected.jsonl").read_text().splitlines()]
+    assert refused["verdict"]["reasons"] == ["translation_mismatch"]
+    assert all(c["supported"] for c in refused["verdict"]["claims"])
+
+
+@pytest.mark.parametrize(
+    ("rendering", "text", "lost"),
+    [
+        # A person's name written in katakana as another name (the bundled 1.5B, translating).
+        (
+            "Marc Gibbons is working towards a 2.0 release.",
+            "マーケル・ギブソンは2.0リリースに向けて努力しています。",
+            True,
+        ),
+        (
+            "Marc Gibbons is working towards a 2.0 release.",
+            "Marc Gibbons 正在努力实现 2.0 版本。",
+            False,
+        ),
+        # Into a Latin script a product name may be translated; there names are not held.
+        ("Use the Array Methods Plugin.", "Usa el Plugin de Métodos Array.", False),
+        # A sentence's first word is not a name unless another capitalised word follows it.
+        ("Setting up a new environment helps.", "设置新环境有帮助。", False),
+        ("Install it with Azure CLI first.", "首先使用 Azure CLI 安装它。", False),
+    ],
+)
+def test_a_translation_into_another_script_keeps_the_latin_names_of_its_rendering(
+    rendering: str, text: str, lost: bool
+) -> None:
+    assert names_lost(rendering, text) is lost
