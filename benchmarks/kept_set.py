@@ -21,7 +21,11 @@ made again):
 
     python benchmarks/kept_set.py corpora|generate|items --work DIR [--model M --count N]
     python benchmarks/kept_set.py merge --items I --labels A B [--out F]
-    python benchmarks/kept_set.py measure [--data F]
+    python benchmarks/kept_set.py measure [--data F] [--write]
+
+``--write`` also stores the default checker's precision at each threshold in
+``verify/calibration/kept_precision.json``, which ``min_precision``, the dataset card and the
+report read.
 """
 
 from __future__ import annotations
@@ -74,9 +78,10 @@ def run_file(work: Path, site: str, model: str) -> Path:
     return work / "samples" / f"{site}.{model}.qa.jsonl"
 
 
-def default_verifier(chunks: ChunkLookup) -> SampleVerifier:
-    """The verifier ``groundset run`` uses with an empty ``[verify]`` table."""
-    return SampleVerifier(chunks, make_checker("calibrated"), "en")
+def default_verifier(chunks: ChunkLookup, threshold: float | None = None) -> SampleVerifier:
+    """The verifier ``groundset run`` uses with an empty ``[verify]`` table (or with only
+    ``threshold`` set)."""
+    return SampleVerifier(chunks, make_checker("calibrated", threshold=threshold), "en")
 
 
 def generate(work: Path, model: str, count: int) -> None:
@@ -190,7 +195,9 @@ def load(data: Path = DATA, split: str | None = None) -> list[dict[str, Any]]:
     return [r for r in _read(data) if split is None or r["split"] == split]
 
 
-def judge(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool, list[str]]]:
+def judge(
+    rows: list[dict[str, Any]], threshold: float | None = None
+) -> list[tuple[dict[str, Any], bool, list[str]]]:
     """The current default verifier's decision on each labelled sample, run by run in order.
 
     Each run (site and model) gets a verifier of its own, as a run would, so that duplicates are
@@ -202,7 +209,7 @@ def judge(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool, list[s
         by_run.setdefault((row["site"], row["model"]), []).append(row)
     for run_rows in by_run.values():
         chunks = DictChunkLookup(Chunk.model_validate(c) for r in run_rows for c in r["chunks"])
-        verifier = default_verifier(chunks)
+        verifier = default_verifier(chunks, threshold)
         for row in sorted(run_rows, key=lambda r: r["sample"]["id"]):
             verdict = verifier.verify(Sample.model_validate(row["sample"]))
             out.append((row, verdict.accepted, list(verdict.reasons)))
@@ -253,6 +260,37 @@ def measure(data: Path) -> None:
         print(f"{'':40}good ones refused: {f['good_refused_by_reason']}")
 
 
+#: The thresholds of the default checker whose precision is stored for ``min_precision``.
+THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
+#: Where the verifier reads its measured precision from.
+PRECISION_FILE = ROOT / "verify" / "calibration" / "kept_precision.json"
+
+
+def operating_points(data: Path = DATA) -> dict[str, Any]:
+    """The default checker at each of :data:`THRESHOLDS`: kept, and kept that readers keep,
+    on the tuned sites and on those set aside (``verify/calibration/kept_precision.json``)."""
+    rows = load(data)
+    points = []
+    for threshold in THRESHOLDS:
+        point: dict[str, Any] = {"threshold": threshold}
+        for split, prefix in (("tune", ""), ("heldout", "heldout_")):
+            f = figures(judge([r for r in rows if r["split"] == split], threshold))
+            point[f"{prefix}kept"], point[f"{prefix}kept_good"] = f["kept"], f["kept_good"]
+        points.append(point)
+    sites = sorted({r["site"] for r in rows})
+    models = sorted({r["model"] for r in rows})
+    return {
+        "checker": "calibrated",
+        "models": models,
+        "measured_on": (
+            f"{len(rows)} English qa samples written by {' and '.join(models)} on {len(sites)} "
+            f"docs sites ({', '.join(sites)}), labelled twice by readers blind to the verdict; "
+            f"the sites set aside: {', '.join(HELDOUT_SITES)}"
+        ),
+        "points": points,
+    }
+
+
 def _read(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
@@ -268,6 +306,9 @@ def main() -> int:
     parser.add_argument("--labels", type=Path, nargs=2)
     parser.add_argument("--out", type=Path, default=DATA)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument(
+        "--write", action="store_true", help=f"measure: also write {PRECISION_FILE.name}"
+    )
     args = parser.parse_args()
     if args.step == "corpora":
         build_corpora(args.work)
@@ -286,6 +327,10 @@ def main() -> int:
         print(json.dumps(merge(args.items, args.labels, args.out)))
     else:
         measure(args.data)
+        if args.write:
+            points = operating_points(args.data)
+            PRECISION_FILE.write_text(json.dumps(points, indent=1) + "\n", encoding="utf-8")
+            print(f"wrote {PRECISION_FILE}", file=sys.stderr)
     return 0
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from groundset.export.judged import JudgedSample
-from groundset.export.reviews import ReviewFigures
+from groundset.export.reviews import ReviewFigures, precision_statement
 from groundset.export.split import SPLITS
 from groundset.records import Sample, Verdict
 
@@ -122,6 +122,7 @@ def dataset_card(
         "`<split>.provenance.jsonl`, line N describing line N.\n",
         "## Verification\n",
         _verification(len(kept), rejected),
+        " ".join(precision_statement(kept, review)) + "\n",
         *(_review(review) if review else []),
         "## Languages\n",
         _counts(languages, "language"),

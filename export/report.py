@@ -32,7 +32,12 @@ from groundset.export.charts import (
     more_documents,
 )
 from groundset.export.judged import JudgedSample, read_judged
-from groundset.export.reviews import ReviewFigures, reviews_of_files, reviews_path_for
+from groundset.export.reviews import (
+    ReviewFigures,
+    precision_statement,
+    reviews_of_files,
+    reviews_path_for,
+)
 from groundset.export.sections import (
     CorpusSection,
     corpus_sections,
@@ -255,6 +260,14 @@ def render_report(
         " kept and rejected samples together.</p>",
         histogram(supported, unsupported),
         _legend(("supported", KEPT_COLOUR), ("not supported", REJECTED_COLOUR)),
+        "</section>",
+        '<section class="card" id="precision"><h2>Precision</h2>',
+        *(
+            f'<p class="note">{_e(line)}</p>'
+            for line in precision_statement(
+                [(j.sample, j.verdict) for j in kept if j.sample is not None], review
+            )
+        ),
         "</section>",
         _review_section(review, [*kept, *rejected], sections),
         '<section class="card"><h2>Coverage of the corpus</h2>',

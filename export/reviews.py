@@ -12,7 +12,6 @@ claim verdicts are labelled pairs in the form ``verify-claims`` reads
 from __future__ import annotations
 
 import json
-import math
 import random
 import threading
 from collections import defaultdict
@@ -23,7 +22,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from groundset.export.judged import JudgedSample
+from groundset.records import Sample, Verdict
 from groundset.statefile import drop_partial_line
+from groundset.verify.precision import (
+    REVIEW_REPLACES_AT,
+    measured_precision,
+    threshold_of,
+    wilson_interval,
+)
 
 __all__ = [
     "ReviewFigures",
@@ -32,6 +38,7 @@ __all__ = [
     "Reviewed",
     "draw_review",
     "export_reviewed_claims",
+    "precision_statement",
     "review_figures",
     "reviews_of_files",
     "reviews_path_for",
@@ -39,8 +46,6 @@ __all__ = [
 ]
 
 Side = Literal["kept", "rejected"]
-#: The z of a two-sided 95% interval.
-_Z95 = 1.959963984540054
 #: Samples the reviewer decided the other way that the terminal and the card list by name.
 DISAGREEMENTS_LISTED = 10
 
@@ -167,16 +172,6 @@ class ReviewLog:
 
 
 # -- what the reviews say --------------------------------------------------------------------
-
-
-def wilson_interval(successes: int, n: int, z: float = _Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion; (0, 1) when nothing was observed."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True)
@@ -402,3 +397,48 @@ def export_reviewed_claims(
                 fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 written += 1
     return written
+
+
+# -- the precision the dataset states ---------------------------------------------------------
+
+
+def precision_statement(
+    kept: Sequence[tuple[Sample, Verdict]], review: ReviewFigures | None
+) -> list[str]:
+    """What share of the kept samples a careful reader would keep, in sentences: measured by the
+    user's review once it has read :data:`REVIEW_REPLACES_AT` kept samples, else as groundset
+    measured its checker on its own labelled samples (:mod:`groundset.verify.precision`), with
+    what that measurement does not cover."""
+    if review is not None and review.precision and review.kept_reviewed >= REVIEW_REPLACES_AT:
+        p, lo, hi = review.precision
+        return [
+            f"Precision (the share of kept samples a careful reader keeps): {p:.0%} (95% interval "
+            f"{lo:.0%}-{hi:.0%}), measured by your review of {review.kept_reviewed} kept samples."
+        ]
+    checkers = {v.checker for _, v in kept}
+    measured = measured_precision()
+    thresholds = [threshold_of(c) for c in checkers]
+    point = measured.at(thresholds[0]) if len(checkers) == 1 and thresholds[0] else None
+    if point is None:
+        out = [
+            f"Precision (the share of kept samples a careful reader keeps) is not measured for "
+            f"the checker{'s' if len(checkers) > 1 else ''} {', '.join(sorted(checkers))}: "
+            f"review a sample of them (groundset review) to measure it."
+        ]
+    else:
+        out = [
+            f"Expected precision (the share of kept samples a careful reader keeps): "
+            f"{point.line()}. Measured on {measured.measured_on}."
+        ]
+        other = sum(not measured.covers(s.task, s.language, s.generator.model) for s, _ in kept)
+        if other:
+            out.append(
+                f"{other} of these {len(kept)} samples are of another task, language or model, "
+                "for which it was not measured."
+            )
+    if review is not None and review.kept_reviewed:
+        out.append(
+            f"Your review has read {review.kept_reviewed} kept samples; from "
+            f"{REVIEW_REPLACES_AT}, its own figure replaces this one."
+        )
+    return out

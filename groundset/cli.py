@@ -393,6 +393,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from groundset.generate.commands import generate_command
+    from groundset.verify.language import is_language
 
     if args.count < 1:
         raise UsageError("--count must be at least 1", fix="ask for one sample or more")
@@ -405,6 +406,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         llm_url=args.llm_url,
         llm_model=args.llm_model,
         local_model=args.local_model,
+        language_check=is_language,
     )
     print(summary)
     return 0
@@ -414,6 +416,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 _CHECKER_OPTIONS = (
     "threshold",
+    "min_precision",
     "embedder",
     "nli_model",
     "llm_model",
@@ -448,6 +451,12 @@ def _add_checker_args(parser: argparse.ArgumentParser) -> None:
         help="calibrated (default, no model), lexical, overlap, embedding, nli, llm, cascade",
     )
     group.add_argument("--threshold", type=float, help="override the checker's threshold")
+    group.add_argument(
+        "--min-precision",
+        type=float,
+        help="the least share of kept samples a careful reader keeps (0-1), as measured for the "
+        "calibrated checker: it picks the threshold, or says the share was never measured",
+    )
     group.add_argument("--embedder", help="sentence-transformers model name or path")
     group.add_argument("--nli-model", help="CrossEncoder NLI model name or path")
     group.add_argument("--llm-model", help="judge model (llm checker)")

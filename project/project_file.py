@@ -318,6 +318,9 @@ qa = 20
 # options.
 checker = "calibrated"
 # threshold = 0.5
+# min_precision = 0.55               # or: the least share of kept samples a reader would keep,
+#                                    # as measured for the calibrated checker; it picks the
+#                                    # threshold, and refuses a share it was never measured to give
 
 [export]
 formats = ["openai", "alpaca", "sharegpt", "parquet"]

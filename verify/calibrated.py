@@ -33,6 +33,7 @@ from groundset.errors import VerificationError
 from groundset.records import Reason
 from groundset.verify.base import Pair, Support
 from groundset.verify.features import FEATURE_NAMES, claim_features
+from groundset.verify.precision import checker_label
 from groundset.verify.text import words
 
 __all__ = ["CALIBRATION", "CalibratedChecker", "Calibration", "Regime", "load_calibration"]
@@ -158,11 +159,13 @@ class CalibratedChecker:
             regime's own fitted threshold).
     """
 
-    name = "calibrated"
+    name: str = "calibrated"
 
     def __init__(self, calibration: str = CALIBRATION, threshold: float | None = None) -> None:
         self.calibration = load_calibration(calibration)
         self.threshold = 0.5 if threshold is None else threshold
+        # Verdicts record the threshold, so that the card can state the precision measured at it.
+        self.name = checker_label(threshold)
 
     def check(self, pairs: Sequence[Pair]) -> list[Support]:
         """Check each (claim, evidence) pair."""

@@ -33,6 +33,7 @@ from groundset.verify.embedding import EmbeddingChecker
 from groundset.verify.lexical import LexicalChecker, WordOverlapChecker
 from groundset.verify.llm_judge import LLMJudgeChecker
 from groundset.verify.nli import NLIChecker
+from groundset.verify.precision import threshold_for
 
 __all__ = [
     "DEFAULT_CHECKER",
@@ -51,6 +52,13 @@ class CheckerOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     threshold: float | None = Field(default=None, description="override the default threshold")
+    min_precision: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="the least share of kept samples a careful reader keeps, as measured for "
+        "the calibrated checker: groundset picks its threshold (verify/precision.py)",
+    )
     embedder: str | None = Field(default=None, description="sentence-transformers name or path")
     nli_model: str | None = Field(default=None, description="CrossEncoder NLI name or path")
     llm_model: str | None = None
@@ -82,7 +90,14 @@ def _with_threshold(options: CheckerOptions) -> dict[str, float]:
 
 
 def _calibrated(options: CheckerOptions) -> Checker:
-    return CalibratedChecker(threshold=options.threshold)
+    if options.min_precision is None:
+        return CalibratedChecker(threshold=options.threshold)
+    if options.threshold is not None:
+        raise UsageError(
+            "both threshold and min_precision are set: min_precision chooses the threshold",
+            fix="set one of them",
+        )
+    return CalibratedChecker(threshold=threshold_for(options.min_precision))
 
 
 def _lexical(options: CheckerOptions) -> Checker:
@@ -176,6 +191,11 @@ def make_checker(
             options = CheckerOptions(**kwargs)  # type: ignore[arg-type]
         except ValidationError as exc:
             raise UsageError(f"bad checker option {_first_error(exc)}", fix="fix it") from None
+    if options.min_precision is not None and name != DEFAULT_CHECKER:
+        raise UsageError(
+            f"min_precision is measured for the {DEFAULT_CHECKER} checker only, not {name!r}",
+            fix="measure yours on your own samples with groundset review, and set its threshold",
+        )
     return _REGISTRY[name](options)
 
 
