@@ -158,6 +158,14 @@ def test_a_why_answered_without_a_reason_and_a_question_about_this_notebook_are_
     assert not gives_no_reason(
         "What does strict iteration do?", "It also copies symbols and non-enumerable properties."
     )
+    # The demo's: a default's own condition is no reason; a condition with a cause is.
+    assert gives_no_reason(
+        "Why does the crawl obey robots.txt by default?",
+        "The crawl obeys robots.txt unless told otherwise.",
+    )
+    assert not gives_no_reason(
+        "Why is the cache off?", "It is off unless you set it otherwise, because it is slow."
+    )
     assert vague_question("What is the version of mapclassify that was used in this notebook?")
     assert vague_question("What is the purpose of this error response?")
     assert not vague_question("What does this setting default to in REST framework?")
