@@ -120,7 +120,13 @@ def _crawl_cli(url: str, corpus: Path) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A run started as a shell's background job inherits Ctrl-C ignored: hear it again.
+        preexec_fn=_hear_ctrl_c,
     )
+
+
+def _hear_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _stored(corpus: Path) -> set[str]:

@@ -70,7 +70,11 @@ def test_a_project_reviewed_by_keyboard_in_chromium_resumes_and_prints_what_was_
     reviews = project_review_files(project)[3]
     command = [sys.executable, "-m", "groundset", "review", str(project),
                "--kept-sample", "2", "--rejected-sample", "1"]  # fmt: skip
-    review = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A run started as a shell's background job inherits Ctrl-C ignored: the command hears it.
+    review = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
     try:
         assert review.stdout is not None
         address = None
