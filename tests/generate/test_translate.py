@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,12 @@ import pytest
 from drf_passages import MemoryPassages
 
 from groundset.errors import UsageError
-from groundset.generate import GenerateSettings, generate_samples
+from groundset.generate import GenerateSettings, GenerateSummary, generate_samples
 from groundset.generate.translate import TRANSLATE_VERSION, split_source_sentences
 from groundset.records import Sample
 from groundset.verify.language import is_language
 
-from scripted import Reply, ScriptedServer, prompt_of, valid_answer
+from scripted import Reply, ScriptedServer, answer_validly, prompt_of, valid_answer
 
 QUESTION = "What does this section say?"
 SPANISH = {
@@ -51,6 +52,25 @@ def _settings(server: ScriptedServer, tmp_path: Path, **extra: Any) -> GenerateS
     return GenerateSettings(**{**values, **extra})
 
 
+def _generate_spanish(
+    script: Callable[[int, dict[str, Any]], Reply],
+    passages: MemoryPassages,
+    tmp_path: Path,
+    **settings: Any,
+) -> tuple[GenerateSummary, ScriptedServer]:
+    """One sample asked for in Spanish of a scripted endpoint, with the verifier's language
+    check; the server, closed, keeps the requests it got."""
+    server = ScriptedServer(script)
+    try:
+        summary = generate_samples(
+            passages, tmp_path / "s.jsonl", count=1, language="es",
+            settings=_settings(server, tmp_path, **settings), language_check=is_language,
+        )  # fmt: skip
+    finally:
+        server.close()
+    return summary, server
+
+
 def _read(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
@@ -63,15 +83,8 @@ def test_a_sample_is_written_in_the_sources_language_then_translated_sentence_by
             return Reply(SPANISH[_text_of(body)])
         return Reply(valid_answer(body))
 
-    server = ScriptedServer(script)
+    summary, server = _generate_spanish(script, passages, tmp_path)
     out = tmp_path / "s.jsonl"
-    try:
-        summary = generate_samples(
-            passages, out, count=1, language="es", settings=_settings(server, tmp_path),
-            language_check=is_language,
-        )  # fmt: skip
-    finally:
-        server.close()
     assert summary.written == 1
     (sample,) = [Sample.model_validate(x) for x in _read(out)]
     # The sample was asked for in English: the schema has evidence, not translated claims.
@@ -108,15 +121,7 @@ def test_a_translation_in_the_wrong_language_is_asked_again_once_then_refused(
         # Every answer sentence comes back in English, asked once or twice.
         return Reply("It really does say so, in the section above this one.")
 
-    server = ScriptedServer(script)
-    out = tmp_path / "s.jsonl"
-    try:
-        summary = generate_samples(
-            passages, out, count=1, language="es", settings=_settings(server, tmp_path),
-            language_check=is_language,
-        )  # fmt: skip
-    finally:
-        server.close()
+    summary, server = _generate_spanish(script, passages, tmp_path)
     assert (summary.written, summary.rejected) == (0, {"wrong_language": 1})
     # Asked again on its own, with what was wrong named before the text.
     (retry,) = server.requests[2][1]["messages"]
@@ -140,29 +145,15 @@ def test_a_question_answered_instead_of_translated_is_asked_again(
         text = _text_of(body)
         return Reply(next(answers) if text == QUESTION else SPANISH[text])
 
-    server = ScriptedServer(script)
-    try:
-        summary = generate_samples(
-            passages, tmp_path / "s.jsonl", count=1, language="es",
-            settings=_settings(server, tmp_path),
-        )  # fmt: skip
-    finally:
-        server.close()
+    summary, server = _generate_spanish(script, passages, tmp_path)
     assert summary.written == 1
     (retry,) = server.requests[2][1]["messages"]
     assert "it answered the question instead of translating it" in retry["content"]
 
 
 def test_translate_after_needs_a_chat_model(passages: MemoryPassages, tmp_path: Path) -> None:
-    server = ScriptedServer()
-    try:
-        with pytest.raises(UsageError, match="needs a chat model"):
-            generate_samples(
-                passages, tmp_path / "s.jsonl", count=1, language="es",
-                settings=_settings(server, tmp_path, api="completions"),
-            )  # fmt: skip
-    finally:
-        server.close()
+    with pytest.raises(UsageError, match="needs a chat model"):
+        _generate_spanish(answer_validly, passages, tmp_path, api="completions")
 
 
 @pytest.mark.parametrize(
