@@ -417,8 +417,8 @@ def precision_statement(
         ]
     checkers = {v.checker for _, v in kept}
     measured = measured_precision()
-    thresholds = [threshold_of(c) for c in checkers]
-    point = measured.at(thresholds[0]) if len(checkers) == 1 and thresholds[0] else None
+    threshold = threshold_of(next(iter(checkers))) if len(checkers) == 1 else None
+    point = None if threshold is None else measured.at(threshold)
     if point is None:
         out = [
             f"Precision (the share of kept samples a careful reader keeps) is not measured for "
