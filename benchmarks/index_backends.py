@@ -36,14 +36,14 @@ import numpy as np
 from index_common import QUESTIONS, SEARCH_INDEX, drf_corpus
 
 from groundset.corpus import Corpus
-from groundset.ground import Embedder, chunk_document
+from groundset.ground import SentenceTransformerEmbedder, chunk_document
 from groundset.ground.evaluate import LabelledQuery, hit_rates, mkdocs_queries
 from groundset.records import Chunk
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
 
-def export_onnx(embedder: Embedder, folder: Path) -> tuple[Path, Path]:
+def export_onnx(embedder: SentenceTransformerEmbedder, folder: Path) -> tuple[Path, Path]:
     """The transformer of ``embedder`` as ONNX, in float32 and with int8 weights."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -75,7 +75,7 @@ def export_onnx(embedder: Embedder, folder: Path) -> tuple[Path, Path]:
     return fp32, int8
 
 
-def onnx_encoder(path: Path, embedder: Embedder, threads: int) -> Encode:
+def onnx_encoder(path: Path, embedder: SentenceTransformerEmbedder, threads: int) -> Encode:
     """Mean-pooled, unit-length vectors from an exported model, 32 texts a batch."""
     import onnxruntime as ort
 
@@ -140,7 +140,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-backends-"))
     try:
         corpus = args.corpus or drf_corpus(work / "corpus")
-        embedder = Embedder()
+        embedder = SentenceTransformerEmbedder()
         with Corpus(corpus) as pages:
             chunks = [
                 c for d in pages.documents() for c in chunk_document(d, embedder.count_tokens)

@@ -30,7 +30,13 @@ from urllib.parse import urlsplit
 from index_common import SEARCH_INDEX, drf_corpus
 
 from groundset.corpus import Corpus
-from groundset.ground import SEARCH_MODES, Embedder, Index, chunk_document
+from groundset.ground import (
+    SEARCH_MODES,
+    Embedder,
+    Index,
+    SentenceTransformerEmbedder,
+    chunk_document,
+)
 from groundset.ground.evaluate import mkdocs_queries
 
 
@@ -55,7 +61,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
     try:
         corpus = args.corpus or drf_corpus(work / "corpus")
-        embedder = Embedder()
+        embedder = SentenceTransformerEmbedder()
         with Corpus(corpus) as pages:
             docs = list(pages.documents())
         texts = [c.text for d in docs for c in chunk_document(d, embedder.count_tokens)]

@@ -10,17 +10,30 @@ The other stages use only what is exported here::
 from __future__ import annotations
 
 from groundset.ground.chunking import TokenCounter, chunk_document
-from groundset.ground.embed import DEFAULT_EMBEDDER, Embedder
+from groundset.ground.embed import (
+    DEFAULT_EMBEDDER,
+    MULTILINGUAL_EMBEDDER,
+    E5Embedder,
+    Embedder,
+    EndpointEmbedder,
+    SentenceTransformerEmbedder,
+    open_embedder,
+)
 from groundset.ground.index import SEARCH_MODES, Index, IndexSummary
 from groundset.ground.settings import IndexSettings
 
 __all__ = [
     "DEFAULT_EMBEDDER",
+    "MULTILINGUAL_EMBEDDER",
     "SEARCH_MODES",
+    "E5Embedder",
     "Embedder",
+    "EndpointEmbedder",
     "Index",
     "IndexSettings",
     "IndexSummary",
+    "SentenceTransformerEmbedder",
     "TokenCounter",
     "chunk_document",
+    "open_embedder",
 ]

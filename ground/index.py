@@ -20,7 +20,12 @@ from groundset.errors import IndexStoreError, UsageError
 from groundset.ground.cache import EmbeddingCache
 from groundset.ground.chunking import chunk_document
 from groundset.ground.duplicates import aggregate_pages
-from groundset.ground.embed import Embedder
+from groundset.ground.embed import (
+    Embedder,
+    embedder_for_corpus,
+    is_endpoint_name,
+    open_embedder,
+)
 from groundset.ground.retrieve import LexicalIndex, reciprocal_rank_fusion
 from groundset.ground.settings import IndexSettings
 from groundset.ground.store import ChunkStore, Where
@@ -137,7 +142,9 @@ class Index:
             chroma_url: a Chroma server to keep the index on instead (overrides ``settings``).
             embedder: the model to embed with, by name or path (overrides ``settings``), or an
                 :class:`Embedder` already loaded, to share one model between indexes; by
-                default the one that built the index, or all-MiniLM-L6-v2 for a new index.
+                default the endpoint of ``settings.embed_url`` when set, else the one that
+                built the index; for a new index, the multilingual model when most of the
+                corpus is not in English (:func:`embedder_for_corpus`), else all-MiniLM-L6-v2.
             settings: everything else; defaults when None.
 
         Raises:
@@ -156,11 +163,20 @@ class Index:
             settings.chroma_url or root / "index",
             settings.collection or _collection_name(root, server=bool(settings.chroma_url)),
         )
-        model = (
-            embedder
-            if isinstance(embedder, Embedder)
-            else Embedder(settings.embedder or store.embedder)
-        )
+        if isinstance(embedder, Embedder):
+            model = embedder
+        else:
+            name = settings.embedder or store.embedder
+            if name is None and not settings.embed_url and store.count() == 0:
+                name = embedder_for_corpus(root)
+            model = open_embedder(
+                name,
+                url=settings.embed_url,
+                model=settings.embed_model,
+                query_prefix=settings.query_prefix,
+                passage_prefix=settings.passage_prefix,
+                input_type=settings.embed_input_type,
+            )
         cache = EmbeddingCache(root / "index" / "embeddings.sqlite")
         return cls(store, model, cache, settings)
 
@@ -280,11 +296,16 @@ class Index:
         recorded = self.store.embedder
         if recorded is None or recorded == self.embedder.name or self.store.count() == 0:
             return
+        keep = (
+            "set embed_url and embed_model back to that endpoint"
+            if is_endpoint_name(recorded)
+            else f"use --embedder {recorded}"
+        )
         raise IndexStoreError(
             f"the index {self.store.name!r} was built with embedder {recorded!r},"
-            f" not {self.embedder.name!r}",
-            fix=f"use --embedder {recorded} to keep it, or index with --rebuild (rebuild=True)"
-            f" to re-embed every chunk with {self.embedder.name}",
+            f" not {self.embedder.name!r}: their vectors do not compare",
+            fix=f"{keep} to keep it, or index with --rebuild (rebuild=True) to re-embed every"
+            f" chunk with {self.embedder.name}",
         )
 
     # -- reading -------------------------------------------------------------------------------

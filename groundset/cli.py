@@ -96,7 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--corpus", type=Path, required=True)
     index.add_argument("--chroma-url", help="a Chroma server (default: <corpus>/index/)")
-    index.add_argument("--embedder", help="sentence-transformers model name or path")
+    index.add_argument(
+        "--embedder",
+        help="sentence-transformers model name or path, or multilingual-e5-small-q4 (bundled;"
+        " chosen by itself for a new index of a corpus mostly not in English)",
+    )
+    _add_endpoint_args(index)
     index.add_argument(
         "--rebuild", action="store_true", help="rebuild from scratch (e.g. with another embedder)"
     )
@@ -112,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, default=5, help="how many chunks (default 5)")
     search.add_argument("--mode", choices=("hybrid", "dense", "lexical"), default="hybrid")
     search.add_argument("--chroma-url", help="a Chroma server (default: <corpus>/index/)")
+    _add_endpoint_args(search)
     search.set_defaults(handler=_cmd_search)
 
     gen = sub.add_parser(
@@ -365,10 +371,23 @@ def _disk_problem(exc: OSError | sqlite3.OperationalError) -> str | None:
 # -- index and search ----------------------------------------------------------------------
 
 
+def _add_endpoint_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--embed-url",
+        help="embed with an OpenAI-compatible embeddings endpoint (http://host:port/v1)",
+    )
+    parser.add_argument("--embed-model", help="the model to ask --embed-url for")
+
+
 def _index_settings(args: argparse.Namespace) -> IndexSettings:
     from groundset.ground.settings import IndexSettings
 
-    flags = {"chroma_url": args.chroma_url, "embedder": getattr(args, "embedder", None)}
+    flags = {
+        "chroma_url": args.chroma_url,
+        "embedder": getattr(args, "embedder", None),
+        "embed_url": args.embed_url,
+        "embed_model": args.embed_model,
+    }
     return resolve(IndexSettings, "index", flags=flags)
 
 

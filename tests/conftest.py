@@ -25,7 +25,7 @@ from groundset.corpus import Corpus
 from groundset.crawl import crawl
 from groundset.crawl.settings import CrawlSettings
 from groundset.generate import LocalModelServer
-from groundset.ground import Embedder, Index
+from groundset.ground import Embedder, Index, SentenceTransformerEmbedder
 
 from fixture_paths import DrfCrawls, copy_site, fixture_path
 from sitesrv import SiteServer
@@ -92,7 +92,7 @@ def clone_fixture() -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The bundled all-MiniLM-L6-v2, loaded once and shared by every index in the session."""
-    model = Embedder()
+    model = SentenceTransformerEmbedder()
     assert model.max_tokens == 256
     return model
 
