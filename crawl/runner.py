@@ -62,9 +62,12 @@ def scrapy_settings(settings: CrawlSettings) -> dict[str, Any]:
         "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.depth.DepthMiddleware": None},
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
-            # After the redirect middleware (600) in the request path, so redirect targets
-            # are checked too.
-            "groundset.crawl.spider.ScopeMiddleware": 650,
+            # First in the request path: before the robots.txt middleware (100), which would
+            # otherwise ask an out-of-scope redirect target's host for its robots.txt. A
+            # redirect's new request starts the path again, so its target is checked too.
+            "groundset.crawl.spider.ScopeMiddleware": 50,
+            # Before the redirect middleware (600) in the response path.
+            "groundset.crawl.spider.RedirectSchemeMiddleware": 650,
         },
         # The spider keeps its own set of seen URLs (normalised, and resumable); Scrapy's
         # dupefilter would also drop the second hop of a redirect loop without a word.

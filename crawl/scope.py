@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from groundset.errors import UsageError
 
 __all__ = [
+    "MAX_URL_LENGTH",
     "NON_HTML_EXTENSIONS",
     "Scope",
     "is_version",
@@ -24,6 +25,9 @@ __all__ = [
     "validate_start_url",
     "version_segments",
 ]
+
+#: URLs longer than this are not requested (the limit browsers and Scrapy keep); counted.
+MAX_URL_LENGTH = 2083
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|ref_src)$")
 _INDEX_FILES = ("index.html", "index.htm")
@@ -165,6 +169,8 @@ class Scope:
 
     def reason_to_skip(self, url: str, depth: int = 0) -> str | None:
         """Why ``url`` (already normalised) is out of scope, or None when it is in scope."""
+        if len(url) > MAX_URL_LENGTH:
+            return "url_too_long"
         parts = urlsplit(url)
         if parts.netloc not in self.hosts:
             return "offsite"

@@ -10,9 +10,9 @@ reason.
 
 from __future__ import annotations
 
-import gzip
 import re
 import sqlite3
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -43,10 +43,12 @@ from .extract import extract
 from .ledger import CrawlLedger
 from .scope import Scope, normalize_url, version_segments
 
-__all__ = ["DocsSpider", "ScopeMiddleware"]
+__all__ = ["DocsSpider", "RedirectSchemeMiddleware", "ScopeMiddleware"]
 
 _SITEMAP_LINE = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+# How far a gzipped sitemap may unpack when no download limit is set.
+_GUNZIP_LIMIT = 50 * 1024 * 1024
 
 
 class OutOfScope(IgnoreRequest):
@@ -68,18 +70,49 @@ class ScopeMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        # robots.txt is fetched by Scrapy's own middleware too: blocking it would silently
-        # turn robots.txt off.
-        if request.meta.get("groundset_exempt") or urlsplit(request.url).path == "/robots.txt":
-            return
+        """One rule for every request, whatever asked for it: only http(s), only the scope.
+
+        Pages (links, redirect targets, sitemap entries) must be in scope. robots.txt and
+        sitemaps may be at any path, but only on a host in scope: not on another host that a
+        robots.txt, a sitemap index or a redirect names, and never by another scheme (a
+        ``file://`` or ``ftp://`` sitemap would read this machine or open a connection).
+        """
         try:
             url = normalize_url(request.url)
         except ValueError:
             raise OutOfScope("bad_url") from None
         spider: DocsSpider = self.crawler.spider  # type: ignore[assignment]
+        if _is_meta(request):
+            if urlsplit(url).netloc not in spider.scope.hosts:
+                raise OutOfScope("offsite")
+            return
         reason = spider.scope.reason_to_skip(url)
         if reason:
             raise OutOfScope(reason)
+
+
+class RedirectSchemeMiddleware:
+    """Downloader middleware: a redirect to another scheme (``javascript:``, ``file:``) is out of
+    scope, counted as ``bad_url``; Scrapy's redirect middleware would fail on some of them."""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get(b"Location")
+        if 300 <= response.status < 400 and location:
+            target = urljoin(request.url, location.decode("latin-1").strip())
+            if urlsplit(target).scheme.lower() not in ("http", "https"):
+                raise OutOfScope("bad_url")
+        return response
+
+
+def _is_meta(request: Request) -> bool:
+    """Whether a request is for a robots.txt or a sitemap rather than a page.
+
+    Scrapy's robots.txt middleware asks for robots.txt itself, with no mark of ours; a redirect
+    to a path ``/robots.txt`` is a page like any other (it carries ``redirect_urls``).
+    """
+    if request.meta.get("groundset_exempt"):
+        return True
+    return urlsplit(request.url).path == "/robots.txt" and "redirect_urls" not in request.meta
 
 
 class DocsSpider(scrapy.Spider):
@@ -200,14 +233,21 @@ class DocsSpider(scrapy.Spider):
             yield self._meta_request(url, self.parse_sitemap)
 
     def _meta_request(self, url: str, callback: Any) -> Request:
-        # robots.txt and sitemaps are read whatever the scope says; a missing one is no failure.
+        # robots.txt and sitemaps are read at any path of a host in scope.
         return Request(
             url,
             callback=callback,
-            errback=lambda failure: None,
+            errback=self.meta_failed,
             meta={"groundset_exempt": True, "dont_obey_robotstxt": True},
             priority=10,
         )
+
+    def meta_failed(self, failure: Failure) -> None:
+        """A robots.txt or sitemap not read: counted when it was refused, not when missing."""
+        kind, reason = _classify(failure)
+        if kind == "skip":
+            request: Request = failure.request  # type: ignore[attr-defined]
+            self.ledger.record_skip(request.url, reason)
 
     # -- callbacks -------------------------------------------------------------------------
 
@@ -219,10 +259,12 @@ class DocsSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterable[Request]:
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            try:
-                body = gzip.decompress(body)
-            except OSError:
+            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE") or _GUNZIP_LIMIT
+            unpacked = _gunzip(body, limit)
+            if unpacked is None:
+                self.ledger.record_skip(response.url, "too_large")
                 return
+            body = unpacked
         try:
             sitemap = Sitemap(body)
         except Exception:  # a broken sitemap is only a lost hint, never a failed crawl
@@ -388,6 +430,19 @@ def _normalized(urls: Iterable[str], ledger: CrawlLedger) -> list[str]:
         except ValueError:
             ledger.record_skip(url, "bad_url")
     return out
+
+
+def _gunzip(body: bytes, limit: int) -> bytes | None:
+    """A gzipped body unpacked, or None when it is broken or unpacks to more than ``limit``.
+
+    Bounded as it unpacks: a megabyte of gzip can hold a gigabyte of zeros.
+    """
+    unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = unpacker.decompress(body, limit + 1)
+    except zlib.error:
+        return b""
+    return None if len(out) > limit else out
 
 
 def _rebased(locs: list[str], sitemap_url: str, scope: Scope) -> list[str]:
