@@ -6,14 +6,20 @@ so that no source document feeds both train and eval, writes each split in every
 under ``OUT/<format>/`` (a split without samples gets no files) and a dataset card,
 ``OUT/README.md``. Formats are exporters chosen by name (:data:`EXPORTERS`); each record keeps its
 provenance.
+
+``OUT/.groundset-export.json`` lists the files the exports wrote there. Into a folder holding any
+other file an export writes only when forced, and even then it deletes no file it did not write:
+one of the same name as a file it writes is replaced, the others stay where they are.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +36,15 @@ from groundset.export.formats import (
 from groundset.export.judged import JudgedSample, read_judged
 from groundset.export.reviews import reviews_of_files, reviews_path_for
 from groundset.export.split import SPLITS, split_by_document
+from groundset.files import same_file
 from groundset.records import Sample, Verdict
 
-__all__ = ["ExportSummary", "export_command", "export_dataset"]
+__all__ = ["MANIFEST", "ExportSummary", "export_command", "export_dataset"]
+
+#: The file in an export folder that lists, one path relative to it each, the files exports wrote.
+MANIFEST = ".groundset-export.json"
+#: Files a refusal names; the rest are counted.
+NAMED_FILES = 3
 
 
 def _provenance(
@@ -102,13 +114,15 @@ def export_dataset(
     seed: int = 0,
     corpus_dir: Path | None = None,
     reviews: Path | None = None,
+    force: bool = False,
 ) -> ExportSummary:
     """Export kept samples to fine-tuning formats with a leak-free train/eval split and a card.
 
     Args:
         kept: the kept file of a verify run.
         out_dir: the export directory; each format writes ``<format>/<split>.*`` under it, and
-            the dataset card is ``README.md``.
+            the dataset card is ``README.md``. It must be new, empty, or hold only files that
+            exports wrote (:data:`MANIFEST` lists them), unless ``force``.
         formats: names of :data:`EXPORTERS`.
         rejected: the rejected file of the same run, for the card's acceptance rate and reasons.
         eval_fraction: the share of samples to put in eval (see :func:`split_by_document`).
@@ -116,13 +130,16 @@ def export_dataset(
         corpus_dir: the corpus the samples came from, to record each document's fetch time.
         reviews: the reviews file of ``groundset review``, for the card; None for the one
             beside ``kept``.
+        force: write into ``out_dir`` although it holds files exports did not write; those of
+            the same name as a file written are replaced, the others kept.
 
     Returns:
         What was written.
 
     Raises:
-        UsageError: an unknown format, a bad fraction, a missing or malformed file, or a kept
-            file without samples.
+        UsageError: an unknown format, a bad fraction, a missing or malformed file, a kept
+            file without samples, an input where the export writes, or (without ``force``) an
+            ``out_dir`` holding files exports did not write.
     """
     unknown = [f for f in formats if f not in EXPORTERS]
     if unknown or not formats:
@@ -130,10 +147,14 @@ def export_dataset(
             f"unknown export format: {', '.join(unknown) or '(none given)'}",
             fix=f"choose from {', '.join(EXPORTERS)}",
         )
+    reviews = reviews or reviews_path_for(kept)
+    inputs = {"the kept file": kept, "the rejected file": rejected, "the reviews file": reviews}
+    _refuse_writing_inputs(inputs, out_dir, formats)
     rejected_lines = read_judged(rejected) if rejected is not None else None
     kept_lines = read_judged(kept)
+    ours = _exported_files(out_dir, force)  # after the inputs: a missing one is the first error
     exportable, skipped = _exportable(kept_lines)
-    review = reviews_of_files(kept_lines, rejected_lines or [], reviews or reviews_path_for(kept))
+    review = reviews_of_files(kept_lines, rejected_lines or [], reviews)
     if not exportable:
         raise UsageError(
             f"no exportable samples in {kept}", fix="export the kept file of a verify run"
@@ -154,7 +175,8 @@ def export_dataset(
             {s["doc_url"] for r in part for s in r.provenance["sources"]}
         )
     for name in summary.formats:
-        summary.files += _write_format(EXPORTERS[name], records, out_dir / name)
+        summary.files += _write_format(EXPORTERS[name], records, out_dir / name, ours)
+        _write_manifest(out_dir, ours, summary.files)
     summary.card = out_dir / "README.md"
     card = dataset_card(
         [(s, v) for s, v, _ in exportable],
@@ -165,10 +187,95 @@ def export_dataset(
         seed=seed,
         review=review,
     )
-    staged = summary.card.with_name(".README.md.partial")
-    staged.write_text(card, encoding="utf-8")
-    os.replace(staged, summary.card)
+    _write_text(summary.card, card)
+    _write_manifest(out_dir, ours, [*summary.files, summary.card])
     return summary
+
+
+def _refuse_writing_inputs(
+    inputs: dict[str, Path | None], out_dir: Path, formats: Sequence[str]
+) -> None:
+    """Refuse, before anything is written, an export into a file, or over a file it reads."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir} is a file", fix="give the folder to export into")
+    files = [out_dir / "README.md", out_dir / MANIFEST]
+    folders = [out_dir / name for name in formats]
+    for what, path in inputs.items():
+        if path is None or not path.exists():
+            continue
+        written = [f for f in files if same_file(path, f)]
+        written += [f for f in folders if path.resolve().is_relative_to(f.resolve())]
+        if written:
+            raise UsageError(
+                f"{what} {path} is where the export writes {written[0]}",
+                fix="export into another folder (--out), or move the file out of it",
+            )
+
+
+def _exported_files(out_dir: Path, force: bool) -> set[str]:
+    """The files of ``out_dir`` that exports wrote, as paths relative to it.
+
+    Raises:
+        UsageError: without ``force``, ``out_dir`` holds files that no export wrote.
+    """
+    ours = _manifest(out_dir)
+    if force or not out_dir.is_dir():
+        return ours
+    foreign = list(islice((f for f in _files(out_dir) if not _exports(f, ours)), NAMED_FILES + 1))
+    if foreign:
+        named = ", ".join(f.as_posix() for f in foreign[:NAMED_FILES])
+        more = " and more" if len(foreign) > NAMED_FILES else ""
+        raise UsageError(
+            f"{out_dir} holds files groundset did not write: {named}{more}",
+            fix="export into a new or empty folder, or pass --force to write beside them,"
+            " replacing any of the same name",
+        )
+    return ours
+
+
+def _exports(relative: Path, ours: set[str]) -> bool:
+    """Whether a file of an export folder is the exports' own: listed, the list itself, or in
+    the middle of being replaced (``.<name>.partial``, ``.<name>.old``)."""
+    names = [*EXPORTERS, "README.md", MANIFEST]
+    staged = {f".{name}.{kind}" for name in names for kind in ("partial", "old")}
+    return relative.as_posix() in ours | {MANIFEST} or relative.parts[0] in staged
+
+
+def _manifest(out_dir: Path) -> set[str]:
+    """The files the manifest of ``out_dir`` lists; none when it is missing or unreadable."""
+    try:
+        listed = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, RecursionError, KeyError, TypeError):
+        return set()
+    return {name for name in listed if isinstance(name, str)} if isinstance(listed, list) else set()
+
+
+def _write_manifest(out_dir: Path, ours: set[str], written: Sequence[Path]) -> None:
+    """List the files exports wrote in ``out_dir``: those written now, and earlier ones still
+    there."""
+    names = ours | {path.relative_to(out_dir).as_posix() for path in written}
+    files = sorted(name for name in names if (out_dir / name).is_file())
+    _write_text(out_dir / MANIFEST, json.dumps({"files": files}, indent=1) + "\n")
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: staged beside it, then put in its place."""
+    staged = path.with_name(f".{path.name}.partial")
+    staged.write_text(text, encoding="utf-8")
+    os.replace(staged, path)
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    """The files under ``folder``, relative to it and in order; a symbolic link is one, not
+    followed."""
+    if not folder.is_dir():
+        return
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        here = Path(root)
+        links = [d for d in dirs if (here / d).is_symlink()]
+        for name in sorted([*files, *links]):
+            yield (here / name).relative_to(folder)
 
 
 def _exportable(
@@ -186,32 +293,59 @@ def _exportable(
 
 
 def _write_format(
-    exporter: Exporter, records: Sequence[ExportRecord], directory: Path
+    exporter: Exporter, records: Sequence[ExportRecord], directory: Path, ours: set[str]
 ) -> list[Path]:
     """Write one format's files into ``directory``, all of them or none.
 
     They are written into a sibling ``.<name>.partial`` folder that then takes the place of the
     old one, so a process killed mid-export leaves the previous export whole (and the next
-    export clears what it left). An empty split gets no file (`datasets` cannot read an empty
-    Parquet file).
+    export clears what it left, or puts it back when it was killed between the two renames).
+    The files of the old folder that no export wrote (``ours`` lists, relative to the export
+    folder, those that one did) go along into the new one, as hard links where the file system
+    has them, unless a file of the same name is written. An empty split gets no file
+    (`datasets` cannot read an empty Parquet file).
     """
     partial = directory.with_name(f".{directory.name}.partial")
     old = directory.with_name(f".{directory.name}.old")
+    if old.exists() and not directory.exists() and not directory.is_symlink():
+        os.replace(old, directory)
+    theirs = [f for f in _files(directory) if f"{directory.name}/{f.as_posix()}" not in ours]
     for leftover in (partial, old):
-        if leftover.exists():
-            shutil.rmtree(leftover)
+        _remove(leftover)
     partial.mkdir(parents=True)
     written: list[Path] = []
     for split in SPLITS:
         part = [r for r in records if r.split == split]
         if part:
             written += exporter.write(part, partial, split)
-    if directory.exists():
+    for relative in theirs:
+        if not (partial / relative).exists():
+            _carry(directory / relative, partial / relative)
+    if directory.exists() or directory.is_symlink():
         os.replace(directory, old)
     os.replace(partial, directory)
-    if old.exists():
-        shutil.rmtree(old)
+    _remove(old)
     return [directory / path.name for path in written]
+
+
+def _carry(source: Path, target: Path) -> None:
+    """Put a file into the folder that takes its folder's place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_symlink():
+        target.symlink_to(os.readlink(source))
+        return
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _remove(path: Path) -> None:
+    """Remove a staging leftover, a folder or (where a file stood in a format's place) a file."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def export_command(
@@ -223,9 +357,11 @@ def export_command(
     eval_fraction: float = 0.1,
     seed: int = 0,
     corpus: str | Path | None = None,
+    force: bool = False,
 ) -> ExportSummary:
     """``groundset export KEPT --out DIR [--format a,b] [--rejected FILE] [--eval-fraction F]
-    [--seed N] [--corpus DIR]``: the command's arguments as they come from the command line.
+    [--seed N] [--corpus DIR] [--force]``: the command's arguments as they come from the command
+    line.
 
     Args:
         kept: the kept file.
@@ -235,6 +371,7 @@ def export_command(
         eval_fraction: the share of samples in eval.
         seed: the split's seed.
         corpus: the corpus directory, for fetch times.
+        force: write into a folder holding files exports did not write.
 
     Returns:
         What was written; its ``str`` is the line to print.
@@ -251,4 +388,5 @@ def export_command(
         eval_fraction=eval_fraction,
         seed=seed,
         corpus_dir=Path(corpus) if corpus is not None else None,
+        force=force,
     )

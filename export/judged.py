@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from groundset.errors import UsageError
+from groundset.files import JsonlLine, MalformedLine, read_lines
 from groundset.records import Sample, Verdict
 
 __all__ = ["JudgedSample", "read_judged"]
@@ -37,27 +37,23 @@ def read_judged(path: Path) -> list[JudgedSample]:
         The lines in file order.
 
     Raises:
-        UsageError: the file is missing, or a line is not JSON, has no verdict, or is not a sample.
+        UsageError: the file is missing, or a line is malformed (see
+            :meth:`~groundset.files.JsonlLine.parse`), has no verdict, or is not a sample.
     """
     if not path.is_file():
         raise UsageError(
             f"no such file: {path}", fix="pass the kept or rejected file of a verify run"
         )
-    judged = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if line.strip():
-                judged.append(_judged(path, number, line))
-    return judged
+    return [_judged(path, line) for line in read_lines(path)]
 
 
-def _judged(path: Path, number: int, line: str) -> JudgedSample:
-    where = f"{path}:{number}"
+def _judged(path: Path, line: JsonlLine) -> JudgedSample:
+    where = f"{path}:{line.number}"
     fix = "pass the kept and rejected files that `groundset verify` writes"
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{where} is not JSON ({exc.msg})", fix=fix) from exc
+        data = line.parse()
+    except MalformedLine as exc:
+        raise UsageError(f"{where} is {exc}", fix=fix) from None
     if not isinstance(data, dict) or "verdict" not in data:
         raise UsageError(f"{where} has no verdict", fix=fix)
     try:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from groundset.export.judged import JudgedSample
+from groundset.files import MalformedLine, read_lines
 from groundset.records import Sample, Verdict
 from groundset.statefile import drop_partial_line
 from groundset.verify.precision import (
@@ -160,11 +161,11 @@ class ReviewLog:
         verdicts: dict[str, dict[str, Any]] = {}
         if not self.path.is_file():
             return verdicts
-        with self._lock, self.path.open(encoding="utf-8") as fh:
-            for line in fh:
+        with self._lock:
+            for line in read_lines(self.path, errors="replace"):
                 try:
-                    data = json.loads(line)
-                except json.JSONDecodeError:
+                    data = line.parse()
+                except MalformedLine:
                     continue
                 if isinstance(data, dict) and isinstance(data.get("sample_id"), str):
                     verdicts[data["sample_id"]] = data

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from groundset.errors import UsageError
+from groundset.files import MalformedLine, read_lines
 from groundset.statefile import drop_partial_line
 
 __all__ = ["JsonlAppender", "done_ids", "drop_partial_line", "rejected_path_for"]
@@ -32,17 +33,16 @@ def done_ids(path: Path, key: str = "id") -> set[str]:
     if not path.exists():
         return set()
     ids = set()
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.endswith("\n"):
-                continue  # cut short by an interruption: that record is written again
-            try:
-                ids.add(str(json.loads(line)[key]))
-            except (ValueError, KeyError, TypeError):
-                raise UsageError(
-                    f"{path}:{number} is not a generated record",
-                    fix="write the samples to a new file, or repair that line",
-                ) from None
+    for line in read_lines(path):
+        if not line.ended:
+            continue  # cut short by an interruption: that record is written again
+        try:
+            ids.add(str(line.parse()[key]))
+        except (MalformedLine, KeyError, TypeError, IndexError):
+            raise UsageError(
+                f"{path}:{line.number} is not a generated record",
+                fix="write the samples to a new file, or repair that line",
+            ) from None
     return ids
 
 

@@ -193,6 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--eval-fraction", type=float, default=0.1)
     export.add_argument("--seed", type=int, default=0)
     export.add_argument("--corpus", type=Path, help="corpus, for fetch times in provenance")
+    export.add_argument(
+        "--force",
+        action="store_true",
+        help="export into a folder holding files groundset did not write (files of the same "
+        "name are replaced, the others kept)",
+    )
     export.set_defaults(handler=_cmd_export)
 
     report = sub.add_parser(
@@ -605,6 +611,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         eval_fraction=args.eval_fraction,
         seed=args.seed,
         corpus=args.corpus,
+        force=args.force,
     )
     print(summary)
     return 0

@@ -126,6 +126,7 @@ def publish(project: Project, state: ProjectState, phase: Phase, say: Say) -> Pu
             seed=export.seed,
             corpus_dir=project.corpus_dir,
             reviews=project_reviews_path(project.dir),
+            force=True,  # the version folder is publish's own, beside the samples it holds
         )
         say(str(result))
     if project.export.report:

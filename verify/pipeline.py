@@ -20,6 +20,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from groundset.errors import UsageError
+from groundset.files import JsonlLine, MalformedLine, read_lines, refuse_overwriting
 from groundset.records import Sample, Verdict
 from groundset.verify.base import Checker, Support
 from groundset.verify.crosslang import CrossClaim, CrossLanguageChecker
@@ -128,11 +129,8 @@ def _require_file(path: Path) -> Path:
     return path
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for number, line in enumerate(fh, start=1):
-            if line.strip():
-                yield number, line.rstrip("\n")
+def _lines(path: Path) -> Iterator[JsonlLine]:
+    return read_lines(_require_file(path), errors="replace")
 
 
 def verify_samples_file(
@@ -163,10 +161,12 @@ def verify_samples_file(
         Counts of samples kept and rejected, by reason.
 
     Raises:
-        UsageError: a missing input file, an unknown checker or option.
+        UsageError: a missing input file, an output that is the input or the other output, an
+            unknown checker or option.
     """
     checker_options, filter_options = split_options(options)
-    lines = _lines(_require_file(samples))
+    lines = _lines(samples)
+    refuse_overwriting({"the samples file": samples}, {"--kept": kept, "--rejected": rejected})
     the_checker = _resolve_checker(checker, checker_options)
     translator = translator_for(checker_options)
     verifier = SampleVerifier(chunks, the_checker, language, filter_options, translator)
@@ -174,14 +174,15 @@ def verify_samples_file(
     judges = judge_models(the_checker)
     warned: set[str] = set()
     with _output(kept) as kept_fh, _output(rejected) as rejected_fh, closing(translator):
-        for number, line in lines:
+        for line in lines:
+            data: Any = None
             try:
-                data = json.loads(line)
+                data = line.parse()
                 sample = Sample.model_validate(data)
-            except (json.JSONDecodeError, ValidationError) as exc:
-                verdict = _invalid(number, line, exc)
+            except (MalformedLine, ValidationError) as exc:
+                verdict = _invalid(line.number, data, exc)
                 summary.add(verdict)
-                record = {"line": number, "raw": line, "error": _first_line(exc)}
+                record = {"line": line.number, "raw": line.text, "error": _first_line(exc)}
                 record["verdict"] = verdict.model_dump(mode="json")
                 rejected_fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 continue
@@ -208,14 +209,11 @@ def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _invalid(number: int, line: str, exc: Exception) -> Verdict:
+def _invalid(number: int, data: Any, exc: Exception) -> Verdict:
+    """The verdict on a line that is no sample: named by its ``id`` when it has one."""
     sample_id = f"line-{number}"
-    try:
-        data = json.loads(line)
-        if isinstance(data, dict) and isinstance(data.get("id"), str):
-            sample_id = data["id"]
-    except json.JSONDecodeError:
-        pass
+    if isinstance(data, dict) and isinstance(data.get("id"), str):
+        sample_id = data["id"]
     log.warning("line %d is not a valid sample: %s", number, _first_line(exc))
     return Verdict(sample_id=sample_id, accepted=False, reasons=["invalid_json"])
 
@@ -247,9 +245,11 @@ def verify_claims_file(
         ``malformed_lines`` (``{"line", "error"}`` each) and ``reasons`` (counts).
 
     Raises:
-        UsageError: the input is missing, or the checker or an option is unknown.
+        UsageError: the input is missing, ``out`` is the input, or the checker or an option is
+            unknown.
     """
-    lines = _lines(_require_file(pairs))
+    lines = _lines(pairs)
+    refuse_overwriting({"the claims file": pairs}, {"--out": out})
     checker_options, filter_options = split_options(options)
     if filter_options.model_fields_set:
         given = ", ".join(sorted(filter_options.model_fields_set))
@@ -296,13 +296,13 @@ def verify_claims_file(
         batch.clear()
 
     with _output(out) as fh, closing(translator):
-        for number, line in lines:
+        for line in lines:
             row, error = _claim_row(line)
             summary["total"] += 1
             if error:
                 summary["malformed"] += 1
-                summary["malformed_lines"].append({"line": number, "error": error})
-                log.warning("line %d of %s skipped: %s", number, pairs, error)
+                summary["malformed_lines"].append({"line": line.number, "error": error})
+                log.warning("line %d of %s skipped: %s", line.number, pairs, error)
                 continue
             batch.append(row)
             if len(batch) >= CLAIMS_BATCH:
@@ -313,11 +313,11 @@ def verify_claims_file(
     return summary
 
 
-def _claim_row(line: str) -> tuple[dict[str, Any], str | None]:
+def _claim_row(line: JsonlLine) -> tuple[dict[str, Any], str | None]:
     try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return {}, f"not JSON: {exc.msg}"
+        row = line.parse()
+    except MalformedLine as exc:
+        return {}, str(exc)
     if not isinstance(row, dict):
         return {}, "not a JSON object"
     for key in ("claim", "evidence"):

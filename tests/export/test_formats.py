@@ -12,7 +12,8 @@ import datasets
 import pytest
 
 from groundset.errors import UsageError
-from groundset.export import SPLITS, export_command, export_dataset
+from groundset.export import SPLITS, export_command, export_dataset, read_judged
+from groundset.export.dataset import MANIFEST
 
 from records_builder import FETCHED_AT, Exported
 
@@ -139,7 +140,12 @@ def test_export_command_takes_the_command_lines_arguments(
         str(exported.run.kept), str(tmp_path), formats="alpaca, sharegpt", eval_fraction=0.2, seed=3
     )
     assert summary.formats == ["alpaca", "sharegpt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "alpaca", "sharegpt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".groundset-export.json",
+        "README.md",
+        "alpaca",
+        "sharegpt",
+    ]
     assert str(summary).startswith(f"exported train {summary.samples['train']} (")
 
 
@@ -243,3 +249,87 @@ def test_an_export_killed_mid_write_leaves_the_last_one_whole(
     export_dataset(run.kept, out, formats=["openai"], rejected=run.rejected, corpus_dir=run.corpus)
     again = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert again == before
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _listed(out: Path) -> list[str]:
+    return json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+
+
+def test_a_folder_holding_other_files_is_refused_and_forced_keeps_them(
+    exported: Exported, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    (out / "openai").mkdir(parents=True)
+    (out / "README.md").write_text("my own readme\n", encoding="utf-8")
+    (out / "openai" / "notes.txt").write_text("my notes\n", encoding="utf-8")
+    before = _tree(out)
+    with pytest.raises(UsageError, match=r"did not write: README.md, openai/notes.txt") as refused:
+        export_dataset(exported.run.kept, out, formats=["openai"])
+    assert "--force" in str(refused.value.fix)
+    assert _tree(out) == before
+    export_dataset(exported.run.kept, out, formats=["openai"], force=True)
+    assert (out / "README.md").read_text(encoding="utf-8").startswith("---\n")  # the card
+    assert (out / "openai" / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
+    assert _listed(out) == [
+        "README.md",
+        *(f"openai/{s}{kind}.jsonl" for s in sorted(SPLITS) for kind in ("", ".provenance")),
+    ]
+    # Killed between its two renames, the next forced export puts the folder back first.
+    (out / "openai").rename(out / ".openai.old")
+    export_dataset(exported.run.kept, out, formats=["openai"], force=True)
+    assert (out / "openai" / "notes.txt").read_text(encoding="utf-8") == "my notes\n"
+    with pytest.raises(UsageError, match=r"did not write: openai/notes.txt \("):
+        export_dataset(exported.run.kept, out, formats=["openai"])
+    (out / "openai" / "notes.txt").unlink()
+    export_dataset(exported.run.kept, out, formats=["openai"])
+
+
+def test_a_re_export_replaces_its_own_files_and_drops_those_it_no_longer_writes(
+    exported: Exported, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    export_dataset(exported.run.kept, out, formats=["openai", "alpaca"])
+    assert _listed(out) == [
+        "README.md",
+        *(f"alpaca/{s}.jsonl" for s in sorted(SPLITS)),
+        *(f"openai/{s}{kind}.jsonl" for s in sorted(SPLITS) for kind in ("", ".provenance")),
+    ]
+    export_dataset(exported.run.kept, out, formats=["openai"], eval_fraction=0.0)
+    assert _listed(out) == [
+        "README.md",
+        *(f"alpaca/{s}.jsonl" for s in sorted(SPLITS)),  # a format not chosen stays as it was
+        "openai/train.jsonl",
+        "openai/train.provenance.jsonl",
+    ]
+    assert sorted(_tree(out)) == sorted([MANIFEST, *_listed(out)])
+
+
+def test_an_export_never_writes_where_it_reads(exported: Exported, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "openai").mkdir(parents=True)
+    for inside in (out / "README.md", out / "openai" / "kept.jsonl", out / MANIFEST):
+        inside.write_bytes(exported.run.kept.read_bytes())
+        with pytest.raises(UsageError, match=f"the kept file {inside} is where the export writes"):
+            export_dataset(inside, out, formats=["openai"], force=True)
+        assert inside.read_bytes() == exported.run.kept.read_bytes()
+        inside.unlink()
+    with pytest.raises(UsageError, match="is a file"):
+        export_dataset(exported.run.kept, exported.run.kept, formats=["openai"], force=True)
+
+
+def test_a_kept_line_json_cannot_read_names_its_line(exported: Exported, tmp_path: Path) -> None:
+    good = exported.run.kept.read_bytes().splitlines(keepends=True)[:2]
+    kept = tmp_path / "kept.jsonl"
+    for bad, problem in (
+        (b"[" * 100_000, "nested deeper than 100 levels"),
+        (b'{"id": "\xff"}', "not UTF-8"),
+    ):
+        kept.write_bytes(good[0] + bad + b"\n" + good[1])
+        with pytest.raises(UsageError, match=rf"kept\.jsonl:2 is {problem}"):
+            read_judged(kept)

@@ -435,3 +435,86 @@ def test_an_answer_that_ends_in_a_colon_is_refused_as_incomplete(
     assert "incomplete_answer" in row["verdict"]["reasons"]
     # Its claims are supported: only the colon tells that something is missing.
     assert all(c["supported"] for c in row["verdict"]["claims"])
+
+
+def test_an_output_that_is_the_input_is_refused_before_anything_is_written(
+    tmp_path: Path, samples: list[Any], pagination_chunks: dict[str, Any]
+) -> None:
+    lookup = DictChunkLookup(pagination_chunks.values())
+    path = tmp_path / "S.jsonl"
+    path.write_text(samples[0].model_dump_json() + "\n", encoding="utf-8")
+    before = path.read_bytes()
+    (tmp_path / "link.jsonl").symlink_to(path)
+    (tmp_path / "hard.jsonl").hardlink_to(path)
+    for name in ("S.jsonl", "link.jsonl", "hard.jsonl", "sub/../S.jsonl"):
+        with pytest.raises(UsageError, match=r"--kept .* is the samples file itself"):
+            verify_samples_file(path, lookup, tmp_path / name, tmp_path / "r.jsonl")
+        with pytest.raises(UsageError, match=r"--rejected .* is the samples file itself"):
+            verify_samples_file(path, lookup, tmp_path / "k.jsonl", tmp_path / name)
+    with pytest.raises(UsageError, match="--kept and --rejected are one file"):
+        verify_samples_file(path, lookup, tmp_path / "out.jsonl", tmp_path / "out.jsonl")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S.jsonl", "hard.jsonl", "link.jsonl"]
+    # A device is no file to clobber: both outputs may go to /dev/null.
+    summary = verify_samples_file(path, lookup, Path("/dev/null"), Path("/dev/null"))
+    assert summary.total == 1
+
+
+def test_claims_written_over_their_own_file_are_refused(
+    tmp_path: Path, wice_rows: list[dict[str, Any]]
+) -> None:
+    pairs = tmp_path / "X.jsonl"
+    pairs.write_text("".join(json.dumps(r) + "\n" for r in wice_rows[:2]), encoding="utf-8")
+    before = pairs.read_bytes()
+    (tmp_path / "link.jsonl").symlink_to(pairs)
+    for out in (pairs, tmp_path / "link.jsonl", tmp_path / "." / "X.jsonl"):
+        with pytest.raises(UsageError, match=r"--out .* is the claims file itself") as refused:
+            verify_claims_file(pairs, out)
+        assert refused.value.fix == "give --out another path"
+    assert pairs.read_bytes() == before
+
+
+def test_a_line_nested_too_deep_is_one_invalid_sample_among_good_ones(
+    tmp_path: Path, samples: list[Any], pagination_chunks: dict[str, Any]
+) -> None:
+    ok, number = samples[0], samples[1]
+    deep_sample = json.loads(ok.model_dump_json())
+    deep_sample["id"] = "deep"
+    deep_sample["question"] = json.loads("[" * 150 + "]" * 150)  # JSON reads it; too deep
+    lines = [
+        ok.model_dump_json(),
+        "[" * 100_000,  # JSON cannot read it: RecursionError
+        json.dumps(deep_sample),
+        number.model_dump_json(),
+    ]
+    path = tmp_path / "samples.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = verify_samples_file(
+        path, DictChunkLookup(pagination_chunks.values()), tmp_path / "k", tmp_path / "r"
+    )
+    assert (summary.total, summary.kept, summary.rejected) == (4, 1, 3)
+    assert summary.reasons["invalid_json"] == 2
+    kept = [json.loads(x) for x in (tmp_path / "k").read_text(encoding="utf-8").splitlines()]
+    rejected = [json.loads(x) for x in (tmp_path / "r").read_text(encoding="utf-8").splitlines()]
+    assert [k["id"] for k in kept] == ["ok"]
+    assert [r["verdict"]["sample_id"] for r in rejected] == ["line-2", "line-3", "number"]
+    assert rejected[0]["error"] == rejected[1]["error"] == "nested deeper than 100 levels"
+    assert rejected[0]["raw"] == "[" * 100_000
+
+
+def test_a_claims_line_nested_too_deep_is_malformed_and_the_rest_written(
+    tmp_path: Path, wice_rows: list[dict[str, Any]]
+) -> None:
+    lines = [json.dumps(r) for r in wice_rows[:3]]
+    lines.insert(1, "[" * 100_000)
+    lines.insert(3, json.dumps({**wice_rows[3], "extra": json.loads("[" * 500 + "]" * 500)}))
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = verify_claims_file(pairs, tmp_path / "out.jsonl")
+    written = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [w["id"] for w in written] == [r["id"] for r in wice_rows[:3]]
+    assert (summary["total"], summary["malformed"]) == (5, 2)
+    assert summary["malformed_lines"] == [
+        {"line": 2, "error": "nested deeper than 100 levels"},
+        {"line": 4, "error": "nested deeper than 100 levels"},
+    ]
