@@ -10,6 +10,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import sqlite3
 import sys
 import warnings
@@ -702,6 +703,8 @@ def _crawl_settings(args: argparse.Namespace) -> tuple[CrawlSettings, str]:
         data = load_toml(recipes[0])
         file_values = dict(data.get("crawl", {}))
         name = str(data.get("name") or Path(recipes[0]).stem)
+        if data.get("name") and args.corpus is None:  # the name becomes corpora/<name>
+            _check_folder_name(data["name"], recipes[0])
         source = recipes[0]
     flags: dict[str, Any] = {
         key: getattr(args, key)
@@ -722,8 +725,18 @@ def _crawl_settings(args: argparse.Namespace) -> tuple[CrawlSettings, str]:
         flags["start_urls"] = urls
     settings = resolve(CrawlSettings, "crawl", file_values=file_values, flags=flags, source=source)
     if not name and settings.start_urls:
-        name = (urlsplit(settings.start_urls[0]).hostname or "corpus").replace(":", "_")
+        name = (urlsplit(settings.start_urls[0]).hostname or "").replace(":", "_").strip(".")
     return settings, name or "corpus"
+
+
+def _check_folder_name(name: object, recipe: str) -> None:
+    """Refuse a recipe name that is not one plain folder name: it would put the corpus elsewhere."""
+    if not isinstance(name, str) or not re.fullmatch(r"\w[\w.-]{0,99}", name):
+        raise UsageError(
+            f"the name {name!r} of {recipe} is not a plain folder name",
+            fix="name it with up to 100 letters, digits, '-', '_' and '.' (not first); or pass"
+            " --corpus PATH to write the corpus elsewhere",
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ The crawl stage writes a corpus through :class:`Corpus`; every other stage only 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -102,7 +103,8 @@ def slug_for_url(url: str) -> str:
 
     ``https://host/api-guide/fields/`` becomes ``api-guide--fields``; the site root is ``index``.
     Anything that had to be dropped or shortened (a query string, odd characters, great length)
-    is replaced by a short hash of the whole URL, so two URLs never share a slug by accident.
+    is replaced by a short hash of the whole URL. Two URLs may still share a slug (``/a/b/`` and
+    ``/a--b/``): :meth:`Corpus.claim_slug` gives each page one of its own.
     """
     parts = urlsplit(url)
     segments = [unquote(s) for s in parts.path.split("/") if s and s not in (".", "..")]
@@ -291,14 +293,17 @@ class Corpus:
     def read_document(self, slug: str) -> Document | None:
         """The document stored under ``slug``, or None if it is missing or damaged.
 
-        Damaged means unreadable, without front matter, or with a body whose hash is not the
-        one in its front matter (a half-written or hand-edited file).
+        Damaged means unreadable, without front matter, with a body whose hash is not the one
+        in its front matter (a half-written or hand-edited file), or the document of another URL
+        than the page stored under ``slug`` (as slugs that collided once left it).
         """
         try:
             doc = Document.from_text(self.doc_path(slug).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
             return None
         if content_sha256(doc.markdown) != doc.content_sha256:
+            return None
+        if self._owner(slug) not in (None, doc.url):
             return None
         return doc
 
@@ -350,15 +355,26 @@ class Corpus:
         return row["url"] if row else None
 
     def claim_slug(self, url: str) -> str:
-        """The slug of ``url``: its stored one, or a new one no other URL holds."""
+        """The slug of ``url``: its stored one, or a new one no other URL holds.
+
+        A new slug is the URL's own (:func:`slug_for_url`), else that with a hash of the URL,
+        else that with a count. Each is checked, for another page may hold any of them: ``/a/b/``
+        and ``/a--b/`` share a slug, and a page may be named like another's slug with its hash.
+        """
         row = self._db.execute("SELECT slug FROM pages WHERE url = ?", (url,)).fetchone()
         if row and row["slug"]:
             return str(row["slug"])
-        slug = slug_for_url(url)
-        taken = self._db.execute("SELECT url FROM pages WHERE slug = ?", (slug,)).fetchone()
-        if taken:
-            slug = f"{slug}-{hashlib.sha256(url.encode()).hexdigest()[:10]}"
-        return slug
+        own = slug_for_url(url)
+        hashed = f"{own}-{hashlib.sha256(url.encode()).hexdigest()[:10]}"
+        counted = (f"{hashed}-{n}" for n in itertools.count(2))
+        return next(
+            slug for slug in itertools.chain([own, hashed], counted) if not self._owner(slug)
+        )
+
+    def _owner(self, slug: str) -> str | None:
+        """The URL of the page stored under ``slug``, if any."""
+        row = self._db.execute("SELECT url FROM pages WHERE slug = ?", (slug,)).fetchone()
+        return str(row["url"]) if row else None
 
     def upsert_page(self, url: str, **values: object) -> None:
         """Insert or update the row of ``url`` with the given columns."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from groundset.cli import main
+from groundset.cli import _crawl_settings, build_parser, main
 from groundset.corpus import Corpus
 
 from sitesrv import SiteServer
@@ -41,6 +41,53 @@ def test_crawl_from_a_recipe_with_env_and_flags(
     with Corpus(corpus_dir) as corpus:
         urls = [p.url for p in corpus.pages("active")]
     assert len(urls) == 5 and not [u for u in urls if "/community/" in u]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ABSOLUTE",
+        "../../escaped",
+        "..",
+        ".",
+        "a/b",
+        "a\\b",
+        ".hidden",
+        "tab\there",
+        "a\n",
+        "n" * 101,
+    ],
+)
+def test_a_recipe_name_that_is_no_plain_folder_name_is_refused(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = str(tmp_path / "escaped") if name == "ABSOLUTE" else name
+    work = tmp_path / "work" / "here"
+    work.mkdir(parents=True)
+    recipe = work / "site.toml"
+    # Nothing listens on port 9: a crawl that started would fail (1), after making its corpus.
+    recipe.write_text(f"name = {json.dumps(name)}\n[crawl]\nstart_urls = ['http://127.0.0.1:9/']\n")
+    monkeypatch.chdir(work)
+    code, _, err = run(capsys, "crawl", str(recipe))
+    assert code == 2
+    assert err == (
+        f"groundset: error: the name {name!r} of {recipe} is not a plain folder name (name it"
+        " with up to 100 letters, digits, '-', '_' and '.' (not first); or pass --corpus PATH"
+        " to write the corpus elsewhere)\n"
+    )
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["here", "site.toml", "work"]
+
+
+def test_corpus_still_writes_elsewhere_and_a_host_of_dots_names_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe = tmp_path / "site.toml"
+    recipe.write_text('name = "../x"\n[crawl]\nstart_urls = ["http://127.0.0.1:9/"]\n')
+    code, _, err = run(capsys, "crawl", str(recipe), "--corpus", str(tmp_path / "c"))
+    assert code == 1 and "connection_refused" in err  # crawled, into the corpus it was given
+    assert (tmp_path / "c" / "corpus.sqlite").exists()
+    # A host name of dots names no folder either: the corpus is corpora/corpus.
+    assert _crawl_settings(build_parser().parse_args(["crawl", "http://../"]))[1] == "corpus"
 
 
 def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

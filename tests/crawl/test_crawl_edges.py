@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import sqlite3
@@ -302,3 +303,32 @@ def test_server_errors_are_retried_then_counted(bare_site: SiteServer, tmp_path:
     report = crawl(CrawlSettings(start_urls=[bare_site.url], retries=2), tmp_path / "c")
     assert report.failed == {"http_503": 1}
     assert len(bare_site.requests_for("/flaky/")) == 3  # the first try and two retries
+
+
+def test_pages_whose_slugs_collide_each_keep_their_markdown(
+    bare_site: SiteServer, tmp_path: Path
+) -> None:
+    """``/a/b/`` and ``/a--b/`` share a slug; the one crawled later falls back to the slug with
+    its URL's hash, which a third page may be named: all three keep their own file."""
+    later = f"{bare_site.url}a--b/"
+    lookalike = f"a--b-{hashlib.sha256(later.encode()).hexdigest()[:10]}/"
+
+    def publish(paths: list[str]) -> None:
+        for path in paths:
+            page = PAGE.format(title=f"Page {path}", text=f"This is the page at {path}.")
+            (bare_site.root / path).mkdir(parents=True, exist_ok=True)
+            (bare_site.root / path / "index.html").write_text(page)
+        links = " ".join(f'<a href="/{path}">{path}</a>' for path in paths)
+        (bare_site.root / "index.html").write_text(PAGE.format(title="Home", text=links))
+
+    settings = CrawlSettings(start_urls=[bare_site.url])
+    publish([lookalike, "a/b/"])
+    assert crawl(settings, tmp_path / "c").new == 3
+    publish([lookalike, "a/b/", "a--b/"])
+    assert crawl(settings, tmp_path / "c").new == 1
+    with Corpus(tmp_path / "c") as corpus:
+        texts = {doc.url: doc.markdown for doc in corpus.documents()}
+    for path in (lookalike, "a/b/", "a--b/"):
+        assert f"This is the page at {path}." in texts[bare_site.url + path]
+    again = crawl(settings, tmp_path / "c")
+    assert (again.new, again.unchanged, again.failed) == (0, 4, {})
