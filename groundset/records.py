@@ -46,6 +46,7 @@ Reason = Literal[
     "incomplete_answer",
     "no_reason_given",
     "vague_question",
+    "unstated_qualifier",
     "source_changed",
     "source_removed",
     "translation_mismatch",

@@ -24,6 +24,7 @@ __all__ = [
     "length_problem",
     "restates_question",
     "unanswerable",
+    "unstated_qualifier",
 ]
 
 #: Word shingle length for near-duplicate detection: three words keep reworded samples apart.
@@ -249,3 +250,57 @@ def vague_question(question: str) -> bool:
     user of the docs could ask about; its answer is a one-off build string.
     """
     return bool(_DEICTIC.search(question))
+
+
+# Words that say more than a passage may: a default, an exclusivity, a rule without exception.
+# Each with what a passage must hold to state it. "default" is read in the question as well:
+# "What is the default HTTP version?" answered "HTTP/1.0" claims a default as plainly.
+_QUALIFIERS: tuple[tuple[str, re.Pattern[str], re.Pattern[str], bool], ...] = (
+    (
+        "default",
+        re.compile(r"\bdefaults?\b", re.IGNORECASE),
+        re.compile(
+            r"\bdefault|\bunless\b|\botherwise\b|\bfalls? back\b|\bomitted\b|"
+            r"\bif (?:not|no|none)\b|\bnot (?:set|specified|given|provided|passed)\b|"
+            r"\w\([^()\n]*\b\w+ ?= ?[^,()\s]",  # a signature's keyword default: f(k=5, pct=0.1)
+            re.IGNORECASE,
+        ),
+        True,
+    ),
+    (
+        "only",
+        re.compile(r"\bonly\b", re.IGNORECASE),
+        re.compile(
+            r"\bonly\b|\bsolely\b|\bexclusively\b|\bjust\b|\bsole\b|\bexcept\b|"
+            r"\bunless\b|\bmust\b|\brequire",
+            re.IGNORECASE,
+        ),
+        False,
+    ),
+    (
+        "always",
+        re.compile(r"\balways\b", re.IGNORECASE),
+        re.compile(
+            r"\balways\b|\bevery time\b|\beach time\b|\bwhenever\b|\bguarantee|"
+            r"\bautomatically\b|\bmust\b|\bregardless\b",
+            re.IGNORECASE,
+        ),
+        False,
+    ),
+)
+
+
+def unstated_qualifier(question: str, answer: str, passages: list[str]) -> str | None:
+    """The "default", "only" or "always" an answer claims that no passage states, if any.
+
+    "The default HTTP version for the client is HTTP/1.0." was kept on the httpx docs, its
+    support a code comment listing "HTTP/1.0", "HTTP/1.1" or "HTTP/2": every word of it is in
+    the passage but the one that makes it a claim. A passage states a default with the word,
+    with a condition ("unless", "if not set", "falls back") or in a signature (``pct=0.1``).
+    """
+    text = "\n".join(passages)
+    for word, said, stated, in_question in _QUALIFIERS:
+        claimed = f"{question}\n{answer}" if in_question else answer
+        if said.search(claimed) and not stated.search(text):
+            return word
+    return None

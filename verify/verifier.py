@@ -21,8 +21,9 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    that only restates its question (``restates_question``), and one that announces a list or
    code it does not hold (a colon or an ellipsis at its end, "the following" with nothing after
    it: ``incomplete_answer``); a "why" answered with no cause, purpose or condition
-   (``no_reason_given``), and a question about "this notebook" or "the above example", which
-   only the generator saw (``vague_question``).
+   (``no_reason_given``), a question about "this notebook" or "the above example", which
+   only the generator saw (``vague_question``), and a "default", "only" or "always" that no
+   passage states (``unstated_qualifier``).
 
 A sample is kept only when nothing refused it and every claim is supported.
 """
@@ -47,6 +48,7 @@ from groundset.verify.filters import (
     length_problem,
     restates_question,
     unanswerable,
+    unstated_qualifier,
     vague_question,
 )
 from groundset.verify.language import is_language
@@ -186,6 +188,8 @@ class SampleVerifier:
                 reasons.append("no_reason_given")
             if vague_question(question):
                 reasons.append("vague_question")
+            if unstated_qualifier(question, answer, passages):
+                reasons.append("unstated_qualifier")
         return reasons
 
     def _wrong_language(self, sample: Sample, text: str) -> bool:

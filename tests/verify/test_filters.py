@@ -169,3 +169,41 @@ def test_a_why_answered_without_a_reason_and_a_question_about_this_notebook_are_
     assert vague_question("What is the version of mapclassify that was used in this notebook?")
     assert vague_question("What is the purpose of this error response?")
     assert not vague_question("What does this setting default to in REST framework?")
+
+
+def test_a_default_or_only_that_no_passage_states_is_caught() -> None:
+    from benchmark_modules import load_benchmark
+
+    from groundset.verify.filters import unstated_qualifier
+
+    # The httpx docs (issue on the kept set): every word in the passage but the claim's.
+    comment = (
+        '# The HTTP version to use for the request: either "HTTP/1.0", "HTTP/1.1", or "HTTP/2".'
+    )
+    assert (
+        unstated_qualifier(
+            "What is the default HTTP version for the client?",
+            "The default HTTP version for the client is HTTP/1.0.",
+            [comment],
+        )
+        == "default"
+    )
+    assert unstated_qualifier("Which version?", "It is HTTP/1.0.", [comment]) is None
+    # Stated by a signature, or by a condition.
+    signature = "JenksCaspallSampled(y, k=5, pct=0.1)\n\nJenks Caspall Map Classification."
+    assert unstated_qualifier("What is the default pct?", "pct = 0.1", [signature]) is None
+    fallback = "If no renderer is given, the JSON renderer is used."
+    assert unstated_qualifier("Default renderer?", "JSON is the default.", [fallback]) is None
+    assert unstated_qualifier("Who may?", "Only admins may.", ["Admins may edit it."]) == "only"
+
+    # On the pipeline's own labelled samples: never a sample both readers keep.
+    rows = load_benchmark("kept_set").load()
+    refused = [
+        r
+        for r in rows
+        if unstated_qualifier(
+            r["sample"]["question"], r["sample"]["answer"], [c["text"] for c in r["chunks"]]
+        )
+    ]
+    assert len(refused) >= 8
+    assert not [r["sample"]["question"] for r in refused if r["keep"]]
