@@ -39,7 +39,7 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
-from .extract import extract
+from .extract import extract, is_text
 from .ledger import CrawlLedger
 from .scope import Scope, normalize_url, version_segments
 
@@ -304,6 +304,10 @@ class DocsSpider(scrapy.Spider):
             return
         if not isinstance(response, TextResponse) or not _is_html(response):
             self.ledger.record_skip(url, "non_html")
+            return
+        if not is_text(response.text):
+            # Binary data served as HTML: stored, it would be a page of replacement characters.
+            self.ledger.record_failure(url, "not_text", depth)
             return
         extraction = extract(response.text, url, all_versions=self.all_versions)
         if extraction is None:

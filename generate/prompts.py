@@ -5,8 +5,8 @@ part that changes per sample, passages last. Providers cache the prefix, and lla
 the prefix it has already read, so a long prefix costs little after the first sample.
 
 Page text is untrusted: each passage sits between ``<<<PASSAGE n`` and ``PASSAGE n>>>`` lines,
-and any ``<<<`` or ``>>>`` in the text is broken up, so a page cannot close its fence and write
-text that looks like instructions.
+and every run of three or more ``<`` or ``>`` in the text is broken up, so a page cannot close
+its fence and write text that looks like instructions.
 """
 
 from __future__ import annotations
@@ -38,6 +38,19 @@ SAMPLE_MARKER = "=== sample ==="
 EXAMPLE_MARKER = "Example"
 #: What ends the input of an example and of the sample: the output follows on the same line.
 OUTPUT_CUE = "JSON:"
+
+# Fence marks: "<" and ">", and the forms that read as them (NFKC folds the small and full-width
+# ones into them; a tag character is an invisible copy that some models read).
+_OPENING_MARKS = "<\ufe64\uff1c\U000e003c"
+_CLOSING_MARKS = ">\ufe65\uff1e\U000e003e"
+# Characters that show nothing (soft hyphen, zero-width spaces and joiners, direction marks,
+# word joiner, byte order mark): between two marks they do not break a run.
+_INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+_FENCE_RUN = re.compile(
+    "|".join(
+        f"[{marks}](?:[{_INVISIBLE}]*[{marks}]){{2,}}" for marks in (_OPENING_MARKS, _CLOSING_MARKS)
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -109,9 +122,23 @@ def fence_passages(passages: tuple[Chunk, ...] | list[Chunk], max_chars: int) ->
 
 
 def escape_fence(text: str) -> str:
-    """``text`` with every ``<<<`` and ``>>>`` broken up, so it cannot open or close a fence."""
+    """``text`` with every run of three or more fence marks broken into pairs, so that no line
+    of it can open or close a fence: ``<<<<<`` becomes ``<< << <`` and ``>>>>>`` ``> >> >>``."""
     # Only the fence marks change; a quote that spans one is rare and fails anchoring loudly.
-    return text.replace("<<<", "<< <").replace(">>>", "> >>")
+    return _FENCE_RUN.sub(_break_run, text)
+
+
+def _break_run(run: re.Match[str]) -> str:
+    """A run of marks, without its invisible characters, as pairs apart; closing marks are
+    paired from the end, so that ``>>>`` mirrors ``<<<`` (``> >>`` and ``<< <``)."""
+    marks = "".join(char for char in run.group() if char in _OPENING_MARKS + _CLOSING_MARKS)
+    if marks[0] in _CLOSING_MARKS:
+        return _pairs(marks[::-1])[::-1]
+    return _pairs(marks)
+
+
+def _pairs(marks: str) -> str:
+    return " ".join(marks[i : i + 2] for i in range(0, len(marks), 2))
 
 
 def passage_text(text: str, max_chars: int) -> str:
