@@ -8,6 +8,7 @@ the remaining query sorted, ``.``/``..`` and duplicate slashes resolved, a trail
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
 import re
 from collections.abc import Iterable
@@ -32,6 +33,9 @@ MAX_URL_LENGTH = 2083
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|ref_src)$")
 _INDEX_FILES = ("index.html", "index.htm")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+# What no host name holds (the WHATWG URL standard's forbidden domain code points): a host
+# holding one is a spelling the URL parsers disagree on, or one no URL parser reads back.
+_FORBIDDEN_IN_HOST = re.compile(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]")
 
 #: Link targets that are not pages; skipped (and counted) without a request.
 # fmt: off
@@ -86,9 +90,7 @@ def normalize_url(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an absolute http(s) URL: {url!r}")
-    host = parts.hostname.lower()
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
+    host = _host(parts.hostname.lower(), url)
     port = parts.port
     netloc = host if port is None or str(port) == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
     path = _normalize_path(parts.path)
@@ -100,6 +102,20 @@ def normalize_url(url: str) -> str:
         )
     )
     return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def _host(host: str, url: str) -> str:
+    """``host`` as a URL spells it: an IPv6 address in brackets; a name no parser reads back as
+    the same host (``]%00``, ``[:%]``: what is left when a host is misread) raises ValueError."""
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"not an IPv6 address: {host!r} in {url!r}") from None
+        return f"[{host}]"
+    if _FORBIDDEN_IN_HOST.search(host):
+        raise ValueError(f"not a host name: {host!r} in {url!r}")
+    return host
 
 
 def _normalize_path(path: str) -> str:

@@ -336,9 +336,15 @@ class Index:
             reciprocal-rank score (hybrid).
 
         Raises:
-            UsageError: an unknown mode or a ``k`` below 1.
+            UsageError: an empty query, an unknown mode or a ``k`` below 1.
             IndexStoreError: the index is empty, or was built with another embedder.
         """
+        if not query.strip():
+            # BM25 finds no word in it and the embedding of nothing ranks chunks at random: any
+            # hit would be arbitrary.
+            raise UsageError(
+                "the search query is empty", fix="give words or identifiers to look for"
+            )
         if mode not in SEARCH_MODES:
             raise UsageError(f"unknown search mode {mode!r}", fix=f"use one of {SEARCH_MODES}")
         if k < 1:

@@ -12,11 +12,12 @@ lists are comma separated.
 from __future__ import annotations
 
 import os
+import reprlib
 import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -65,12 +66,22 @@ def resolve(
         source: how to name the file in errors.
 
     Raises:
-        UsageError: an unknown key, or a value of the wrong type or range.
+        UsageError: an unknown key, or a value of the wrong type or range (``true`` or
+            ``false`` for a setting that is no switch among them).
     """
     fields = model.model_fields
     values: dict[str, Any] = {}
     for key, value in (file_values or {}).items():
-        values[_current_name(section, key, fields, source)] = value
+        name = _current_name(section, key, fields, source)
+        annotation = fields[name].annotation
+        # pydantic reads true as 1: `max_pages = true` would crawl one page without a word.
+        if isinstance(value, bool) and bool not in (annotation, *get_args(annotation)):
+            kind = getattr(annotation, "__name__", str(annotation))
+            raise UsageError(
+                f"bad setting {section}.{name} = {str(value).lower()}: {name} takes no true/false",
+                fix=f"give {name} a value of type {kind} in {source}",
+            )
+        values[name] = value
     env = os.environ if env is None else env
     prefix = f"GROUNDSET_{section.upper()}_"
     for var, raw in env.items():
@@ -83,8 +94,10 @@ def resolve(
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(x) for x in err["loc"])
+        given = reprlib.repr(err["input"])
         raise UsageError(
-            f"bad setting {section}.{where}: {err['msg']}", fix=f"fix it in {source} or the flags"
+            f"bad setting {section}.{where} = {given}: {err['msg']}",
+            fix=f"fix it in {source} or the flags",
         ) from None
 
 

@@ -2,7 +2,8 @@
 
 - JSONL is read line by line by :func:`read_lines`, and each line parsed by
   :meth:`JsonlLine.parse`: a line that cannot be read for any reason (not JSON, not UTF-8, longer
-  than :data:`MAX_LINE_BYTES`, nested deeper than :data:`MAX_DEPTH`) raises :class:`MalformedLine`,
+  than :data:`MAX_LINE_BYTES`, nested deeper than :data:`MAX_DEPTH`, a string holding half a
+  UTF-16 surrogate pair, which no UTF-8 file can hold) raises :class:`MalformedLine`,
   which the reader counts and reports like any other bad line, so the lines around it still count.
 - :func:`refuse_overwriting` refuses, before anything is opened for writing, an output path that
   is one of the inputs (a symlink, a hard link or ``./name`` included) or another output: opening
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,9 @@ MAX_LINE_BYTES = 16 * 2**20
 #: The deepest nesting of arrays and objects read. groundset's records nest under ten levels;
 #: far deeper ones exhaust Python's recursion limit wherever they are validated or written back.
 MAX_DEPTH = 100
+#: A ``\uD800``-``\uDFFF`` escape: JSON may spell half a surrogate pair, a string no UTF-8
+#: file can hold, so writing such a record back would fail.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class MalformedLine(ValueError):
@@ -59,7 +64,8 @@ class JsonlLine:
         """The line's JSON value.
 
         Raises:
-            MalformedLine: the line is not JSON, not UTF-8, too long or nested too deep.
+            MalformedLine: the line is not JSON, not UTF-8, too long, nested too deep, or holds
+                half a surrogate pair.
         """
         if self.problem is not None:
             raise MalformedLine(self.problem)
@@ -73,7 +79,17 @@ class JsonlLine:
             raise MalformedLine(f"not JSON ({exc})") from None
         if _deeper_than(value, MAX_DEPTH):
             raise MalformedLine(f"nested deeper than {MAX_DEPTH} levels")
+        if _SURROGATE_ESCAPE.search(self.text) and not _encodable(value):
+            raise MalformedLine("not Unicode (a \\uD800-\\uDFFF escape outside a surrogate pair)")
         return value
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

@@ -10,6 +10,7 @@ that names it. :data:`INIT_TEMPLATE` is the commented file ``groundset init`` wr
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +24,13 @@ from groundset.errors import UsageError
 
 __all__ = [
     "INIT_TEMPLATE",
+    "MAX_SAMPLES",
     "BudgetSettings",
     "ExportSettings",
     "Project",
     "SourceSettings",
     "VerifySettings",
+    "language_tag",
     "load_project",
     "write_init",
 ]
@@ -35,6 +38,17 @@ __all__ = [
 #: Top-level keys of a project file, and its tables.
 _TOP_KEYS = {"name", "language", "dir"}
 _TABLES = {"sources", "crawl", "index", "generate", "tasks", "verify", "export", "budget"}
+
+#: The most samples a task's quota or the budget may name: far more than a docs site yields, so a
+#: larger number is a slip of the keyboard (10**23 for 10**3), not a plan.
+MAX_SAMPLES = 10_000_000
+#: The most tokens the budget may name: 10,000 for each of :data:`MAX_SAMPLES` samples.
+MAX_TOKENS = 10_000 * MAX_SAMPLES
+#: The most money the budget may name, at the generate prices.
+MAX_MONEY = 1_000_000
+# A BCP 47 tag as far as groundset reads one: a language of two or three letters, then subtags
+# of one to eight letters or digits ("en", "pt-BR", "zh-Hant-TW"). "english" is a name, not a tag.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 
 class _Table(BaseModel):
@@ -72,13 +86,22 @@ class BudgetSettings(_Table):
     so that it should not overshoot, but the samples of a round in flight are finished.
     """
 
-    samples: int | None = Field(default=None, ge=1, description="samples asked of the model")
-    tokens: int | None = Field(default=None, ge=1, description="prompt + completion tokens")
-    money: float | None = Field(default=None, gt=0, description="at the generate prices")
-    max_rounds: int = Field(default=10, ge=1, description="generate-verify rounds per command")
+    samples: int | None = Field(
+        default=None, ge=1, le=MAX_SAMPLES, description="samples asked of the model"
+    )
+    tokens: int | None = Field(
+        default=None, ge=1, le=MAX_TOKENS, description="prompt + completion tokens"
+    )
+    money: float | None = Field(
+        default=None, gt=0, le=MAX_MONEY, description="at the generate prices"
+    )
+    max_rounds: int = Field(
+        default=10, ge=1, le=1000, description="generate-verify rounds per command"
+    )
     samples_per_section: int = Field(
         default=2,
         ge=1,
+        le=MAX_SAMPLES,
         description="the most samples one command asks about each section (more only repeat it)",
     )
 
@@ -120,8 +143,9 @@ def load_project(path: str | Path, env: Mapping[str, str] | None = None) -> Proj
     """Read and check a project file; relative paths in it are relative to its folder.
 
     Raises:
-        UsageError: the file is missing or malformed, a key is unknown, a value is out of range,
-            or the sources, tasks or export formats are wrong.
+        UsageError: the file is missing or malformed, a key is unknown, a value is of the wrong
+            type or out of range (a language that is no BCP 47 tag, a quota or budget above
+            :data:`MAX_SAMPLES` samples), or the sources, tasks or export formats are wrong.
     """
     from groundset.export import EXPORTERS
     from groundset.generate.tasks import TASKS
@@ -140,8 +164,10 @@ def load_project(path: str | Path, env: Mapping[str, str] | None = None) -> Proj
             raise UsageError(f"{table} in {where} is not a table", fix=f"write it as [{table}]")
     env = os.environ if env is None else env
     base = file.resolve().parent
-    name = str(data.get("name") or file.stem)
-    project_dir = _path(base, data.get("dir") or file.stem)
+    name = _text(data, "name", where, example=file.stem) or file.stem
+    project_dir = _path(base, _text(data, "dir", where, example=file.stem) or file.stem)
+    language = _text(data, "language", where, example="en") or "en"
+    language_tag(language, f"the language in {where}")
 
     sources = resolve(SourceSettings, "sources", file_values=data.get("sources"), env=env,
                       source=where)  # fmt: skip
@@ -154,10 +180,10 @@ def load_project(path: str | Path, env: Mapping[str, str] | None = None) -> Proj
     for task, quota in tasks.items():
         if task not in TASKS:
             raise UsageError(f"unknown task {task!r} in {where}", fix=f"use {', '.join(TASKS)}")
-        if not isinstance(quota, int) or isinstance(quota, bool) or quota < 1:
+        if not isinstance(quota, int) or isinstance(quota, bool) or not 1 <= quota <= MAX_SAMPLES:
             raise UsageError(
                 f"the quota of {task} in {where} is {quota!r}",
-                fix="give the number of kept samples wanted, 1 or more",
+                fix=f"give the number of kept samples wanted, from 1 to {MAX_SAMPLES:,}",
             )
 
     verify_table = dict(data.get("verify", {}))
@@ -194,7 +220,7 @@ def load_project(path: str | Path, env: Mapping[str, str] | None = None) -> Proj
         name=name,
         dir=project_dir,
         corpus_dir=corpus_dir,
-        language=str(data.get("language", "en")),
+        language=language,
         crawl=crawl,
         index=dict(data.get("index", {})),
         generate=generate,
@@ -203,6 +229,33 @@ def load_project(path: str | Path, env: Mapping[str, str] | None = None) -> Proj
         export=export,
         budget=budget,
     )
+
+
+def language_tag(tag: str, what: str) -> str:
+    """``tag`` when it is spelled as a BCP 47 language tag ("en", "pt-BR").
+
+    Raises:
+        UsageError: it is not (a language's name such as "english", or nothing).
+    """
+    if not _LANGUAGE_TAG.fullmatch(tag):
+        raise UsageError(
+            f"{what} is {tag!r}, not a BCP 47 language tag",
+            fix='give a tag of two or three letters, such as "en", "sw" or "pt-BR"',
+        )
+    return tag
+
+
+def _text(data: Mapping[str, Any], key: str, where: str, *, example: str) -> str | None:
+    """The string a top-level ``key`` of a project file holds, or None when it is not set."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(
+            f"{key} in {where} must be a string that is not blank, not {value!r}",
+            fix=f'write one string in quotes, such as {key} = "{example}"',
+        )
+    return value
 
 
 def _path(base: Path, value: str | Path) -> Path:
@@ -349,8 +402,10 @@ def write_init(
     """Write a commented starting project file.
 
     Raises:
-        UsageError: the file exists (and not ``force``), or both a recipe and URLs are given.
+        UsageError: the file exists (and not ``force``), both a recipe and URLs are given, or
+            ``language`` is not a BCP 47 tag.
     """
+    language_tag(language, "the language")
     if path.exists() and not force:
         raise UsageError(f"{path} exists", fix="pass --force to overwrite it, or another name")
     if urls and recipe:

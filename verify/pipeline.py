@@ -102,8 +102,10 @@ def split_options(options: Mapping[str, Any]) -> tuple[CheckerOptions, FilterOpt
         filter_options = FilterOptions(**{k: v for k, v in options.items() if k in filter_keys})
     except ValidationError as exc:
         error = exc.errors()[0]
+        name = error["loc"][0]
         raise UsageError(
-            f"bad verify option {error['loc'][0]}: {error['msg']}", fix="fix it"
+            f"bad verify option {name}: {error['msg']}",
+            fix=f"give {name} a value of the kind `groundset verify --help` describes",
         ) from None
     return checker_options, filter_options
 

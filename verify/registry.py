@@ -51,7 +51,12 @@ class CheckerOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    threshold: float | None = Field(default=None, description="override the default threshold")
+    threshold: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="override the default threshold: every checker scores a claim from 0 to 1",
+    )
     min_precision: float | None = Field(
         default=None,
         gt=0,
@@ -190,7 +195,10 @@ def make_checker(
         try:
             options = CheckerOptions(**kwargs)  # type: ignore[arg-type]
         except ValidationError as exc:
-            raise UsageError(f"bad checker option {_first_error(exc)}", fix="fix it") from None
+            raise UsageError(
+                f"bad checker option {_first_error(exc)}",
+                fix="see `groundset verify --help` for each option's values",
+            ) from None
     if options.min_precision is not None and name != DEFAULT_CHECKER:
         raise UsageError(
             f"min_precision is measured for the {DEFAULT_CHECKER} checker only, not {name!r}",

@@ -135,7 +135,8 @@ def mask_code(text: str) -> tuple[str, list[str]]:
     """Replace Markdown code spans and blocks by placeholders, so that no rule splits them.
 
     Returns:
-        The masked text (each span becomes ``\\x00N\\x00``) and the spans, in order.
+        The masked text (each span becomes ``\\x00N\\x00``) and the spans, in order. A NUL of
+        the text itself becomes a space: it would read as a placeholder's.
     """
     spans: list[str] = []
 
@@ -143,7 +144,7 @@ def mask_code(text: str) -> tuple[str, list[str]]:
         spans.append(match.group(0))
         return f"\x00{len(spans) - 1}\x00"
 
-    return _CODE_SPAN.sub(keep, text), spans
+    return _CODE_SPAN.sub(keep, text.replace("\x00", " ")), spans
 
 
 def unmask_code(text: str, spans: list[str]) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from groundset.cli import main
 from groundset.errors import UsageError
 from groundset.ground.commands import index_command, search_command
 
@@ -50,3 +51,20 @@ def test_search_command_prints_ranked_hits(indexed_old: Path) -> None:
     assert len(hits) == 3 and len(lines) == 9
     assert lines[0].startswith("1. [") and hits[0].chunk.heading_path in lines[0]
     assert hits[0].chunk.id in lines[1] and hits[0].chunk.doc_url in lines[1]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
+def test_search_command_refuses_an_empty_query(indexed_old: Path, query: str) -> None:
+    out = io.StringIO()
+    with pytest.raises(UsageError, match="the search query is empty"):
+        search_command(indexed_old, query, out=out)
+    assert out.getvalue() == "", "no arbitrary hits"
+
+
+def test_search_of_nothing_is_one_line_on_the_command_line(
+    indexed_old: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", "--corpus", str(indexed_old), " "]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1, err
+    assert err.startswith("groundset: error: the search query is empty (give words"), err

@@ -170,3 +170,69 @@ def test_a_language_no_reader_here_reads_is_named_before_the_budget_is_spent(
         warnings.simplefilter("error")
         for reads in (spanish, english, swahili):  # the bundled reader reads Spanish
             warn_unread(reads)
+
+
+def tasks_file(tmp_path: Path, quota: str) -> Path:
+    path = tmp_path / "p.toml"
+    path.write_text(f'[sources]\nurls = ["http://127.0.0.1:1/"]\n[tasks]\nqa = {quota}\n')
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "fix"),
+    [
+        ('language = ["en"]\n', "language in", 'language = "en"'),
+        ('language = "english"\n', "'english', not a BCP 47 language tag", '"pt-BR"'),
+        ('language = "pt_BR"\n', "not a BCP 47 language tag", '"pt-BR"'),
+        ('language = " "\n', "language in", 'language = "en"'),
+        ("name = 5\n", "name in", 'name = "p"'),
+        ("dir = 5\n", "dir in", 'dir = "p"'),
+        ("[verify]\nthreshold = 7.5\n", "bad verify option threshold", None),
+        ("[verify]\nthreshold = -0.5\n", "bad verify option threshold", None),
+        ("[verify]\nmin_precision = 1.5\n", "bad verify option min_precision", None),
+        ("[budget]\nsamples = 100000000000000000000000\n", "budget.samples", "p.toml"),
+        ("[budget]\nsamples = -3\n", "budget.samples", "p.toml"),
+        ("[budget]\nsamples = 2.5\n", "budget.samples", "p.toml"),
+        ("[budget]\nsamples = true\n", "budget.samples = true", "of type int"),
+        ("[budget]\ntokens = 100000000000000000000000\n", "budget.tokens", "p.toml"),
+        ("[budget]\nmoney = inf\n", "budget.money = inf", "p.toml"),
+        ("[budget]\nmax_rounds = 100000000000000000000000\n", "budget.max_rounds", "p.toml"),
+        ("[crawl]\nmax_pages = true\n", "crawl.max_pages = true", "of type int"),
+    ],
+)
+def test_careless_values_are_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, message: str, fix: str | None
+) -> None:
+    code, _, err = run(capsys, "run", str(project_file(tmp_path, body)))
+    assert code == 2 and err.count("\n") == 1 and err.startswith("groundset: error:"), err
+    assert message in err and (fix is None or fix in err), err
+
+
+@pytest.mark.parametrize("quota", ["100000000000000000000000", "10000001", "-1", "2.5", "true"])
+def test_an_absurd_quota_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], quota: str
+) -> None:
+    code, _, err = run(capsys, "run", str(tasks_file(tmp_path, quota)))
+    assert code == 2 and err.count("\n") == 1, err
+    assert "the quota of qa" in err and "from 1 to 10,000,000" in err, err
+
+
+def test_values_at_the_bounds_still_load(tmp_path: Path) -> None:
+    path = tasks_file(tmp_path, "10000000")
+    text = path.read_text()
+    top = 'name = "docs"\nlanguage = "zh-Hant-TW"\n'
+    tables = "[verify]\nthreshold = 1.0\n[budget]\nsamples = 10000000\ntokens = 1\n"
+    path.write_text(top + text + tables)
+    project = load_project(path, env={})
+    assert project.name == "docs" and project.language == "zh-Hant-TW"
+    assert project.tasks == {"qa": 10_000_000} and project.budget.samples == 10_000_000
+    assert project.verify.options == {"threshold": 1.0}
+
+
+def test_init_refuses_a_language_that_is_no_tag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "docs.toml"
+    code, _, err = run(capsys, "init", str(path), "--language", "english")
+    assert code == 2 and err.count("\n") == 1 and "not a BCP 47 language tag" in err, err
+    assert not path.exists()
