@@ -23,6 +23,7 @@ from groundset import __version__
 from groundset.config import load_toml, resolve
 from groundset.demo import MOST_SAMPLES, WANTED
 from groundset.errors import GroundsetError, GroundsetWarning, UsageError
+from groundset.languages import language_tag
 
 if TYPE_CHECKING:
     from groundset.crawl.settings import CrawlSettings
@@ -423,6 +424,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     if args.count < 1:
         raise UsageError("--count must be at least 1", fix="ask for one sample or more")
+    language_tag(args.language, "--language")
     summary = generate_command(
         args.corpus,
         args.out,
@@ -517,6 +519,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from groundset.verify import verify_samples_file
 
     samples: Path = args.samples
+    if args.language is not None:
+        language_tag(args.language, "--language")
     if not samples.is_file():
         raise UsageError(
             f"no such file: {samples}", fix="give the samples file that generate wrote"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["language_name", "primary_language"]
+import re
+
+from groundset.errors import UsageError
+
+__all__ = ["language_name", "language_tag", "primary_language"]
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 _NAMES = {
     "am": "Amharic", "ar": "Arabic", "bn": "Bengali", "de": "German", "en": "English",
@@ -22,3 +28,17 @@ def primary_language(tag: str) -> str:
 def language_name(tag: str) -> str:
     """The English name of a language tag ("sw" gives "Swahili"), or the tag itself."""
     return _NAMES.get(primary_language(tag), tag)
+
+
+def language_tag(tag: str, what: str) -> str:
+    """``tag`` when it is spelled as a BCP 47 language tag ("en", "pt-BR").
+
+    Raises:
+        UsageError: it is not (a language's name such as "english", or nothing).
+    """
+    if not _LANGUAGE_TAG.fullmatch(tag):
+        raise UsageError(
+            f"{what} is {tag!r}, not a BCP 47 language tag",
+            fix='give a tag of two or three letters, such as "en", "sw" or "pt-BR"',
+        )
+    return tag

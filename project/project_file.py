@@ -10,7 +10,6 @@ that names it. :data:`INIT_TEMPLATE` is the commented file ``groundset init`` wr
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from groundset.config import load_toml, resolve
 from groundset.crawl.settings import CrawlSettings
 from groundset.errors import UsageError
+from groundset.languages import language_tag
 
 __all__ = [
     "INIT_TEMPLATE",
@@ -30,7 +30,6 @@ __all__ = [
     "Project",
     "SourceSettings",
     "VerifySettings",
-    "language_tag",
     "load_project",
     "write_init",
 ]
@@ -48,7 +47,6 @@ MAX_TOKENS = 10_000 * MAX_SAMPLES
 MAX_MONEY = 1_000_000
 # A BCP 47 tag as far as groundset reads one: a language of two or three letters, then subtags
 # of one to eight letters or digits ("en", "pt-BR", "zh-Hant-TW"). "english" is a name, not a tag.
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 
 class _Table(BaseModel):
@@ -229,20 +227,6 @@ def load_project(path: str | Path, env: Mapping[str, str] | None = None) -> Proj
         export=export,
         budget=budget,
     )
-
-
-def language_tag(tag: str, what: str) -> str:
-    """``tag`` when it is spelled as a BCP 47 language tag ("en", "pt-BR").
-
-    Raises:
-        UsageError: it is not (a language's name such as "english", or nothing).
-    """
-    if not _LANGUAGE_TAG.fullmatch(tag):
-        raise UsageError(
-            f"{what} is {tag!r}, not a BCP 47 language tag",
-            fix='give a tag of two or three letters, such as "en", "sw" or "pt-BR"',
-        )
-    return tag
 
 
 def _text(data: Mapping[str, Any], key: str, where: str, *, example: str) -> str | None:

@@ -159,3 +159,17 @@ def test_verify_claims_command(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert summary["total"] == 21 and summary["malformed_lines"][0]["line"] == 21
     code, _, err = run(capsys, "verify-claims", str(pairs), "--checker", "nonsense")
     assert code == 2 and "nonsense" in err
+
+
+@pytest.mark.parametrize("command", ["generate", "verify"])
+def test_a_language_that_is_no_tag_is_refused(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    samples = tmp_path / "s.jsonl"
+    samples.write_text("", encoding="utf-8")
+    argv = {
+        "generate": ["--corpus", str(tmp_path), "--count", "1", "--out", str(samples)],
+        "verify": [str(samples), "--corpus", str(tmp_path)],
+    }[command]
+    code, _, err = run(capsys, command, *argv, "--language", "english")
+    assert code == 2 and "'english', not a BCP 47 language tag" in err
