@@ -241,23 +241,25 @@ def figures(judged: list[tuple[dict[str, Any], bool, list[str]]]) -> dict[str, A
 
 
 def measure(data: Path) -> None:
-    """Print the figures per split and model."""
+    """Print the figures per split, per model and per model and prompt version."""
     judged = judge(load(data))
     groups: dict[tuple[str, str], list[tuple[dict[str, Any], bool, list[str]]]] = {}
     for entry in judged:
         row = entry[0]
+        prompt = row["sample"]["generator"].get("prompt_version", "?")
         groups.setdefault((row["split"], row["model"]), []).append(entry)
+        groups.setdefault((row["split"], f"{row['model']} {prompt}"), []).append(entry)
         groups.setdefault((row["split"], "all"), []).append(entry)
     for (split, model), part in sorted(groups.items()):
         f = figures(part)
         precision = "-" if f["precision"] is None else f"{f['precision']:.0%}"
         share = "-" if f["yield"] is None else f"{f['yield']:.0%}"
         print(
-            f"{split:8} {model:30} samples {f['samples']:3}  reader keeps {f['reader_keeps']:3}"
+            f"{split:8} {model:38} samples {f['samples']:3}  reader keeps {f['reader_keeps']:3}"
             f"  kept {f['kept']:3}  precision {precision:>4}  yield {share:>4}"
         )
-        print(f"{'':40}refused: {f['refused_by_reason']}")
-        print(f"{'':40}good ones refused: {f['good_refused_by_reason']}")
+        print(f"{'':48}refused: {f['refused_by_reason']}")
+        print(f"{'':48}good ones refused: {f['good_refused_by_reason']}")
 
 
 #: The thresholds of the default checker whose precision is stored for ``min_precision``.

@@ -167,7 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
         "copy-min-words",
     ):
         filters.add_argument(f"--{name}", type=int)
-    for name in ("near-duplicate", "copy-share", "answerable-coverage", "answer-new-share"):
+    for name in (
+        "near-duplicate",
+        "copy-share",
+        "copy-passage-share",
+        "answerable-coverage",
+        "answer-new-share",
+    ):
         filters.add_argument(f"--{name}", type=float)
     verify.set_defaults(handler=_cmd_verify)
 
@@ -466,6 +472,7 @@ _FILTER_OPTIONS = (
     "copy_min_words",
     "near_duplicate",
     "copy_share",
+    "copy_passage_share",
     "answerable_coverage",
     "answer_new_share",
 )

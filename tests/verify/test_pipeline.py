@@ -31,7 +31,9 @@ def samples(
     setting = pagination_chunks["Setting the pagination style"]
     turn_off = [(TURN_OFF, [(intro, TURN_OFF_QUOTE)])]
     defaults_quote = "Both DEFAULT_PAGINATION_CLASS and PAGE_SIZE are None by default"
-    copied = setting.text.split("\n\n")[1]
+    # The whole section, pasted: a copy. (One of its paragraphs would be a quote, and kept.)
+    paragraph = setting.text.split("\n\n")[1]
+    copied = " ".join(setting.text.split("\n\n")[1:])
     german = articles[GERMAN_ARTICLE]["articleBody"][:300]
     spanish = Claim(
         text="La paginación se desactiva poniendo la clase de paginación en None.",
@@ -92,7 +94,7 @@ def samples(
             "copy",
             "What must be set for pagination to work?",
             copied,
-            [(copied, [(setting, copied)])],
+            [(paragraph, [(setting, paragraph)])],
         ),
         make_sample("german", QUESTION, german, turn_off),
         make_sample(
