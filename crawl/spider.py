@@ -305,13 +305,12 @@ class DocsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse) or not _is_html(response):
             self.ledger.record_skip(url, "non_html")
             return
-        if not is_text(response.text):
-            # Binary data served as HTML: stored, it would be a page of replacement characters.
-            self.ledger.record_failure(url, "not_text", depth)
-            return
         extraction = extract(response.text, url, all_versions=self.all_versions)
         if extraction is None:
-            self.ledger.record_failure(url, "no_main_content", depth)
+            # Binary data served as HTML is no page either: stored, it would be one of
+            # replacement characters. Told apart only here, where extraction has failed.
+            reason = "no_main_content" if is_text(response.text) else "not_text"
+            self.ledger.record_failure(url, reason, depth)
             return
         if extraction.set_aside is not None:
             # Not content, but its links lead to pages that are.
@@ -437,7 +436,8 @@ def _normalized(urls: Iterable[str], ledger: CrawlLedger) -> list[str]:
 
 
 def _gunzip(body: bytes, limit: int) -> bytes | None:
-    """A gzipped body unpacked, or None when it is broken or unpacks to more than ``limit``.
+    """A gzipped body unpacked: empty when it is broken, None when it unpacks to more than
+    ``limit``.
 
     Bounded as it unpacks: a megabyte of gzip can hold a gigabyte of zeros.
     """
