@@ -96,7 +96,7 @@ class CrawlLedger:
         row = self.corpus.page(url)
         if row is None or row.status != "active" or not row.slug:
             return {}
-        if self.corpus.read_document(row.slug) is None:
+        if self.corpus.read_document(row.slug, url) is None:
             self.repaired += 1
             return {}
         headers = {}
@@ -137,7 +137,7 @@ class CrawlLedger:
         else:
             outcome = "unchanged" if row.content_sha256 == doc.content_sha256 else "changed"
         slug = self.corpus.claim_slug(url)
-        if outcome != "unchanged" or self.corpus.read_document(slug) is None:
+        if outcome != "unchanged" or self.corpus.read_document(slug, url) is None:
             self.corpus.write_document(slug, doc)
         values: dict[str, object] = dict(
             slug=slug,

@@ -290,12 +290,13 @@ class Corpus:
             raise
         os.replace(tmp, path)
 
-    def read_document(self, slug: str) -> Document | None:
+    def read_document(self, slug: str, url: str | None = None) -> Document | None:
         """The document stored under ``slug``, or None if it is missing or damaged.
 
         Damaged means unreadable, without front matter, with a body whose hash is not the one
         in its front matter (a half-written or hand-edited file), or the document of another URL
-        than the page stored under ``slug`` (as slugs that collided once left it).
+        than the page stored under ``slug`` (as slugs that collided once left it). ``url`` is
+        that page's, when the caller has its row; else the manifest is asked.
         """
         try:
             doc = Document.from_text(self.doc_path(slug).read_text(encoding="utf-8"))
@@ -303,7 +304,7 @@ class Corpus:
             return None
         if content_sha256(doc.markdown) != doc.content_sha256:
             return None
-        if self._owner(slug) not in (None, doc.url):
+        if (url if url is not None else self._owner(slug)) not in (None, doc.url):
             return None
         return doc
 
@@ -317,7 +318,7 @@ class Corpus:
         for row in self._db.execute(
             "SELECT url, slug FROM pages WHERE status = 'active' AND slug IS NOT NULL ORDER BY url"
         ).fetchall():
-            doc = self.read_document(row["slug"])
+            doc = self.read_document(row["slug"], row["url"])
             if doc is None:
                 unreadable.append(row["url"])
             else:
