@@ -137,6 +137,15 @@ def resolve_embedder(name: str | None) -> tuple[str, str]:
     return name, name
 
 
+def _word_pieces(tokenizer: Any, text: str) -> int:
+    """How many word pieces a Hugging Face tokenizer cuts ``text`` into, special tokens
+    included, never truncated."""
+    encoding = tokenizer(
+        text, add_special_tokens=True, truncation=False, padding=False, verbose=False
+    )
+    return len(encoding["input_ids"])
+
+
 class SentenceTransformerEmbedder(Embedder):
     """A sentence-transformers model, loaded on first use.
 
@@ -181,10 +190,7 @@ class SentenceTransformerEmbedder(Embedder):
         return int(dim)
 
     def count_tokens(self, text: str) -> int:
-        encoding: Any = self.model.tokenizer(
-            text, add_special_tokens=True, truncation=False, padding=False, verbose=False
-        )
-        return len(encoding["input_ids"])
+        return _word_pieces(self.model.tokenizer, text)
 
     def encode_query(self, text: str) -> np.ndarray:
         """The vector of one search query, computed on a single thread.
@@ -373,10 +379,7 @@ class EndpointEmbedder(Embedder):
         return int(self._request(["dimension"], query=True).shape[1])
 
     def count_tokens(self, text: str) -> int:
-        encoding: Any = self._tokenizer(
-            text, add_special_tokens=True, truncation=False, padding=False, verbose=False
-        )
-        return len(encoding["input_ids"])
+        return _word_pieces(self._tokenizer, text)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self._request([self.query_prefix + text], query=True)[0]

@@ -8,6 +8,8 @@ from groundset.errors import UsageError
 
 __all__ = ["language_name", "language_tag", "primary_language"]
 
+# A BCP 47 tag as far as groundset reads one: a language of two or three letters, then subtags
+# of one to eight letters or digits ("en", "pt-BR", "zh-Hant-TW"). "english" is a name, not a tag.
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 
 _NAMES = {

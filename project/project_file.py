@@ -45,8 +45,6 @@ MAX_SAMPLES = 10_000_000
 MAX_TOKENS = 10_000 * MAX_SAMPLES
 #: The most money the budget may name, at the generate prices.
 MAX_MONEY = 1_000_000
-# A BCP 47 tag as far as groundset reads one: a language of two or three letters, then subtags
-# of one to eight letters or digits ("en", "pt-BR", "zh-Hant-TW"). "english" is a name, not a tag.
 
 
 class _Table(BaseModel):

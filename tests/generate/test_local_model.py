@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from drf_passages import MemoryPassages
+from ports import free_port
 
 from groundset.cli import main
 from groundset.errors import GenerationError
@@ -224,7 +225,7 @@ def users_llama_server(tmp_path: Path) -> Iterator[str]:
     with repacking off. Nothing of groundset's own configuration reaches it either way.
     """
     model = ensure_model_file(resolve_local_model(None), default_cache_dir())
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("wb")
     amx = "amx" in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     server = ["groundset.generate.llama_launcher", "--no-repack"] if amx else ["llama_cpp.server"]
@@ -278,14 +279,6 @@ def test_generate_works_against_a_llama_cpp_server_the_user_started(
         chunks = index.get([c.chunk_id for s in samples for c in s.sources])
     quotes = verbatim(samples, chunks)
     assert quotes and all(found for _, found in quotes), quotes
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_model_whose_packages_are_missing_names_the_extra_that_installs_it(

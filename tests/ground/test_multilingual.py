@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from urllib.parse import urljoin
 
 import numpy as np
 import pytest
+from ports import free_port
 
 from groundset.corpus import Corpus
 from groundset.crawl import crawl
@@ -97,12 +97,6 @@ def test_chinese_questions_find_their_sections_above_the_floors(
 
 
 # -- an OpenAI-compatible embeddings endpoint --------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ so it embeds nothing and the test costs only the writes over HTTP.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -15,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from ports import free_port
 
 from groundset.corpus import Corpus
 from groundset.errors import IndexStoreError
@@ -30,12 +30,6 @@ QUERIES = [
     "token authentication header",
     "writable nested serializers",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
