@@ -58,7 +58,7 @@ class IndexSummary:
         cached: chunks whose embedding came from the cache instead.
         documents_changed: pages (re)chunked because they were new, changed or half indexed.
         documents_removed: pages whose chunks were removed because they left the corpus.
-        set_aside: pages not indexed as ``duplicate_content``: their sections all appear on
+        set_aside: pages not indexed as ``duplicate_content``: their text all appears on
             several other pages (print views, single-page books; see
             :mod:`groundset.ground.duplicates`).
         unreadable: active pages of the manifest whose doc file is missing or damaged: not
@@ -86,7 +86,7 @@ class IndexSummary:
         )
         if self.set_aside:
             line += (
-                f"\n  not indexed, duplicate_content (every section is on other pages):"
+                f"\n  not indexed, duplicate_content (its text is all on other pages):"
                 f" {', '.join(self.set_aside)}"
             )
         if self.unreadable:

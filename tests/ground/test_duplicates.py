@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import markdownify
 import pytest
 
 from groundset.corpus import Corpus
@@ -47,6 +49,23 @@ def test_the_mdbook_print_view_is_the_one_aggregate(mdbook: tuple[str, Path]) ->
     assert found == {f"{url}print.html"}
 
 
+def test_a_print_view_extracted_otherwise_than_its_chapters_is_found(
+    mdbook: tuple[str, Path],
+) -> None:
+    # A page of megabytes may take another extraction path than its chapters (rustc-dev-guide's
+    # print.html did): other Markdown for the same words must not hide it.
+    url, corpus_dir = mdbook
+    html = (fixture_path("sites", "mdbook-guide") / "print.html").read_text(encoding="utf-8")
+    other_markdown = markdownify.markdownify(html, heading_style="ATX", bullets="*")
+    with Corpus(corpus_dir) as corpus:
+        documents = [
+            dataclasses.replace(d, markdown=other_markdown) if d.url.endswith("print.html") else d
+            for d in corpus.documents()
+        ]
+    assert other_markdown not in {d.markdown for d in documents if "print" not in d.url}
+    assert aggregate_pages(documents) == {f"{url}print.html"}
+
+
 def test_versions_side_by_side_are_not_aggregates(tmp_path: Path) -> None:
     # Each old docs version repeats the current one page for page: copies, not a print view.
     _, corpus_dir = _crawled("ts-jest", tmp_path / "corpus", "ts-jest/", versions="all")
@@ -68,7 +87,7 @@ def test_the_index_leaves_the_print_view_out(
         summary = index.update(corpus)
         doc_urls = {chunk.doc_url for chunk in index.chunks()}
     assert summary.set_aside == (f"{url}print.html",)
-    assert f"duplicate_content (every section is on other pages): {url}print.html" in str(summary)
+    assert f"duplicate_content (its text is all on other pages): {url}print.html" in str(summary)
     assert f"{url}print.html" not in doc_urls
     assert f"{url}cli/serve.html" in doc_urls and len(doc_urls) >= 25
 
