@@ -263,7 +263,7 @@ def run_one(
         )
         elapsed = time.monotonic() - started
         kept, rejected = out.with_suffix(".kept.jsonl"), out.with_suffix(".rejected.jsonl")
-        verdicts = verify_samples_file(out, index, kept, rejected)
+        verdicts = verify_samples_file(out, index, kept, rejected, question_embedder=index.embedder)
         found, quotes = verbatim_share(out, index)
     done = summary.written + sum(summary.rejected.values())
     usage = summary.usage

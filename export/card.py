@@ -7,8 +7,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from groundset.export.diversity import Diversity, diversity
 from groundset.export.judged import JudgedSample
 from groundset.export.reviews import ReviewFigures, precision_statement
+from groundset.export.sections import CorpusSection
 from groundset.export.split import SPLITS
 from groundset.records import Sample, Verdict
 
@@ -72,6 +74,7 @@ def dataset_card(
     eval_fraction: float,
     seed: int,
     review: ReviewFigures | None = None,
+    sections: Sequence[CorpusSection] | None = None,
 ) -> str:
     """The dataset card (Markdown with Hugging Face front matter) of an export.
 
@@ -83,6 +86,8 @@ def dataset_card(
         eval_fraction: the split's target eval fraction.
         seed: the split's seed.
         review: what a person's review of the samples found (``groundset review``), if any.
+        sections: every section of the corpus, for the share of it the samples cover; None
+            when unknown.
 
     Returns:
         The card's text.
@@ -129,6 +134,7 @@ def dataset_card(
         *_how_read(kept, rejected),
         "\n## Tasks\n",
         _counts(tasks, "task"),
+        *_diversity(diversity(samples, _verdicts(rejected), sections)),
         "\n## Models\n",
         _counts(models, "model"),
         "\n## Sources\n",
@@ -143,6 +149,22 @@ def dataset_card(
         "",
     ]
     return "\n".join(parts)
+
+
+def _verdicts(rejected: Sequence[JudgedSample] | None) -> list[Verdict] | None:
+    return [j.verdict for j in rejected] if rejected is not None else None
+
+
+def _diversity(figures: Diversity) -> list[str]:
+    return [
+        "\n## Diversity\n",
+        figures.coverage_line() + "\n",
+        "Kept questions by their first word, read in English (a question in another language "
+        "counts as other):\n",
+        _table(["question type", "samples", "share"], figures.type_rows()),
+        "",
+        figures.repeats_line(),
+    ]
 
 
 def _how_read(

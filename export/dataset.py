@@ -35,6 +35,7 @@ from groundset.export.formats import (
 )
 from groundset.export.judged import JudgedSample, read_judged
 from groundset.export.reviews import reviews_of_files, reviews_path_for
+from groundset.export.sections import corpus_sections
 from groundset.export.split import SPLITS, split_by_document
 from groundset.files import same_file
 from groundset.records import Sample, Verdict
@@ -127,7 +128,8 @@ def export_dataset(
         rejected: the rejected file of the same run, for the card's acceptance rate and reasons.
         eval_fraction: the share of samples to put in eval (see :func:`split_by_document`).
         seed: the split's seed.
-        corpus_dir: the corpus the samples came from, to record each document's fetch time.
+        corpus_dir: the corpus the samples came from, to record each document's fetch time
+            and, in the card, the share of its sections and pages the samples cover.
         reviews: the reviews file of ``groundset review``, for the card; None for the one
             beside ``kept``.
         force: write into ``out_dir`` although it holds files exports did not write; those of
@@ -163,6 +165,7 @@ def export_dataset(
         [s for s, _, _ in exportable], eval_fraction=eval_fraction, seed=seed
     )
     fetched_at = _fetch_times(corpus_dir)
+    sections = corpus_sections(corpus_dir) if corpus_dir is not None else None
     records = [
         ExportRecord(sample.id, split, messages, _provenance(sample, verdict, split, fetched_at))
         for (sample, verdict, messages), split in zip(exportable, splits, strict=True)
@@ -186,6 +189,7 @@ def export_dataset(
         eval_fraction=eval_fraction,
         seed=seed,
         review=review,
+        sections=sections,
     )
     _write_text(summary.card, card)
     _write_manifest(out_dir, ours, [*summary.files, summary.card])

@@ -6,8 +6,8 @@ comes from crawled pages or a model and is escaped: nothing in a sample can add 
 
 Sections of the page, in order: totals; kept and rejected by reason; claim scores, supported
 against unsupported; samples per task and language; coverage of the corpus by document and
-section; then the samples themselves, each with its claims and the cited text with the quote
-marked.
+section; diversity (sections and pages cited, question types, samples refused as repeats); then
+the samples themselves, each with its claims and the cited text with the quote marked.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from groundset.export.charts import (
     histogram,
     more_documents,
 )
+from groundset.export.diversity import Diversity, diversity
 from groundset.export.judged import JudgedSample, read_judged
 from groundset.export.reviews import (
     ReviewFigures,
@@ -280,6 +281,13 @@ def render_report(
         more_documents(coverage[COVERAGE_ROWS:]),
         _legend(("no samples", EMPTY_COLOUR), ("few", heat(1, 8)), ("many", heat(8, 8))),
         "</section>",
+        _diversity_section(
+            diversity(
+                [j.sample for j in kept if j.sample is not None],
+                [j.verdict for j in rejected],
+                sections,
+            )
+        ),
         _sample_list("kept", "Kept samples", _kept_order(kept), KEPT_SHOWN, sections),
         _sample_list(
             "rejected", "Rejected samples", _rejected_order(rejected), REJECTED_SHOWN, sections
@@ -287,6 +295,21 @@ def render_report(
         f"</main><script>{_JS}</script></body></html>",
     ]
     return "\n".join(chunks)
+
+
+def _diversity_section(figures: Diversity) -> str:
+    bars = [
+        Bar(kind, [(n, KEPT_COLOUR, "kept")], note=f" ({share})")
+        for kind, n, share in figures.type_rows()
+    ]
+    return (
+        '<section class="card" id="diversity"><h2>Diversity</h2>'
+        f'<p class="note">{_e(figures.coverage_line())}</p>'
+        '<p class="note">Kept questions by their first word, read in English (a question in'
+        " another language counts as other):</p>"
+        f"{bar_chart(bars, width=460, label_width=120)}"
+        f'<p class="note">{_e(figures.repeats_line())}</p></section>'
+    )
 
 
 def _review_section(

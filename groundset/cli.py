@@ -175,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
         "answer-new-share",
     ):
         filters.add_argument(f"--{name}", type=float)
+    filters.add_argument(
+        "--repeat-cosine",
+        type=float,
+        help="cosine of two questions' vectors (the index's embedder) at which a question "
+        "repeats a kept one (default: as measured for the embedder, 0.91 for all-MiniLM-L6-v2)",
+    )
     verify.set_defaults(handler=_cmd_verify)
 
     claims = sub.add_parser(
@@ -475,6 +481,7 @@ _FILTER_OPTIONS = (
     "copy_passage_share",
     "answerable_coverage",
     "answer_new_share",
+    "repeat_cosine",
 )
 
 
@@ -544,6 +551,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             rejected,
             checker=args.checker,
             language=args.language,
+            question_embedder=index.embedder,
             **_options(args, _CHECKER_OPTIONS + _FILTER_OPTIONS),
         )
     finally:

@@ -170,7 +170,9 @@ def run_demo(
     while True:
         say(str(generate_command(corpus_dir, samples, count=count, env=env)))
         with Index.open(corpus_dir) as index:
-            summary = verify_samples_file(samples, index, kept, rejected)
+            summary = verify_samples_file(
+                samples, index, kept, rejected, question_embedder=index.embedder
+            )
         say(str(summary))
         if summary.kept >= wanted or count >= most:
             break

@@ -36,6 +36,7 @@ Reason = Literal[
     "term_missing",
     "no_citation",
     "duplicate",
+    "repeated_question",
     "copies_source",
     "wrong_language",
     "invalid_json",

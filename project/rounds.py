@@ -272,22 +272,21 @@ def _generate(
 def sample_verifier(
     project: Project, index: Index, state: ProjectState, exclude: frozenset[str] = frozenset()
 ) -> SampleVerifier:
-    """The project's verifier, knowing every kept sample but ``exclude`` as a possible duplicate.
+    """The project's verifier, knowing every kept sample but ``exclude`` as a possible duplicate
+    or repeated question.
 
     Raises:
         UsageError: the checker cannot be built with the project's options.
     """
     from groundset.verify import SampleVerifier, make_checker, split_options, translator_for
-    from groundset.verify.claims import sample_text
 
     options, filters = split_options(project.verify.options)
     checker = make_checker(project.verify.checker, options)
     translator = translator_for(options)
-    verifier = SampleVerifier(index, checker, project.language, filters, translator)
+    verifier = SampleVerifier(index, checker, project.language, filters, translator, index.embedder)
     for record in state.records("kept"):
         if record["id"] not in exclude:
-            question, answer = sample_text(Sample.model_validate(without_verdict(record)))
-            verifier.dedup.add(record["id"], f"{question}\n{answer}")
+            verifier.remember(Sample.model_validate(without_verdict(record)))
     return verifier
 
 

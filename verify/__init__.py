@@ -50,6 +50,7 @@ from groundset.verify.registry import (
     register_checker,
     translator_for,
 )
+from groundset.verify.repeats import MEASURED_REPEAT_COSINE, QuestionEmbedder, QuestionRepeats
 from groundset.verify.verifier import ChunkLookup, DictChunkLookup, SampleVerifier
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "DEFAULT_LEXICAL_THRESHOLD",
     "DEFAULT_NLI_THRESHOLD",
     "DEFAULT_OVERLAP_THRESHOLD",
+    "MEASURED_REPEAT_COSINE",
     "QUOTE_TOLERANCE",
     "CalibratedChecker",
     "CascadeChecker",
@@ -75,6 +77,8 @@ __all__ = [
     "LexicalChecker",
     "NLIChecker",
     "Pair",
+    "QuestionEmbedder",
+    "QuestionRepeats",
     "SampleVerifier",
     "Support",
     "Translator",

@@ -68,6 +68,14 @@ class FilterOptions(BaseModel):
         description="share of an answer's content words the question lacks, below which the "
         "answer only restates the question",
     )
+    repeat_cosine: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="cosine of two questions' vectors (the index's embedder) at and above which "
+        "a question repeats a kept one; unset: the threshold measured for the embedder (0.91 for "
+        "all-MiniLM-L6-v2, English questions), no check for an embedder never measured",
+    )
 
 
 def _shingles(text: str) -> set[str]:

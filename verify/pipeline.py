@@ -33,6 +33,7 @@ from groundset.verify.registry import (
     make_checker,
     translator_for,
 )
+from groundset.verify.repeats import QuestionEmbedder
 from groundset.verify.verifier import ChunkLookup, SampleVerifier
 
 __all__ = ["VerifySummary", "split_options", "verify_claims_file", "verify_samples_file"]
@@ -142,6 +143,7 @@ def verify_samples_file(
     rejected: Path,
     checker: str | Checker = DEFAULT_CHECKER,
     language: str | None = None,
+    question_embedder: QuestionEmbedder | None = None,
     **options: Any,
 ) -> VerifySummary:
     """Verify a JSONL file of samples into a kept and a rejected file.
@@ -157,6 +159,8 @@ def verify_samples_file(
         rejected: where refused samples are written, with their reasons.
         checker: a checker name (see :func:`groundset.verify.available_checkers`) or instance.
         language: the language samples must be in; default each sample's own ``language``.
+        question_embedder: the embedder of the index that ``chunks`` is, to refuse questions
+            that repeat a kept one in other words (``repeated_question``); None: not checked.
         **options: fields of :class:`CheckerOptions` and :class:`FilterOptions`.
 
     Returns:
@@ -171,7 +175,9 @@ def verify_samples_file(
     refuse_overwriting({"the samples file": samples}, {"--kept": kept, "--rejected": rejected})
     the_checker = _resolve_checker(checker, checker_options)
     translator = translator_for(checker_options)
-    verifier = SampleVerifier(chunks, the_checker, language, filter_options, translator)
+    verifier = SampleVerifier(
+        chunks, the_checker, language, filter_options, translator, question_embedder
+    )
     summary = VerifySummary(the_checker.name)
     judges = judge_models(the_checker)
     warned: set[str] = set()

@@ -3,7 +3,9 @@
 For each sample, in order (cheap refusals first, so that expensive checkers see fewer claims):
 
 1. length bounds (``too_short``, ``too_long``) and language (``wrong_language``);
-2. duplicates of a sample already kept (``duplicate``): the first one stays;
+2. duplicates of a sample already kept (``duplicate``), and questions that repeat a kept
+   sample's question in other words (``repeated_question``, :mod:`groundset.verify.repeats`):
+   the first one stays;
 3. sources: a source chunk that is gone (``source_removed``) or changed (``source_changed``);
 4. claims: the generator's, plus the answer's clauses none of them covers. Each citation must
    name a known chunk (``unknown_chunk``) and quote it (``quote_not_found``); a listed claim
@@ -53,6 +55,7 @@ from groundset.verify.filters import (
 )
 from groundset.verify.language import is_language
 from groundset.verify.quotes import find_quote
+from groundset.verify.repeats import QuestionEmbedder, QuestionRepeats
 from groundset.verify.text import fold
 
 __all__ = ["ChunkLookup", "DictChunkLookup", "SampleVerifier"]
@@ -88,6 +91,8 @@ class SampleVerifier:
         translator: the model that reads samples written in another language than their
             sources (see :mod:`groundset.verify.crosslang`); without one, their statements are
             refused ``unreadable_language``.
+        question_embedder: the embedder of the index the samples were written from, to find
+            questions that repeat a kept one in other words; without one, that check is off.
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class SampleVerifier:
         language: str | None = None,
         options: FilterOptions | None = None,
         translator: Translator | None = None,
+        question_embedder: QuestionEmbedder | None = None,
     ) -> None:
         self.chunks = chunks
         self.checker = checker
@@ -104,11 +110,18 @@ class SampleVerifier:
         self.language = language
         self.options = options or FilterOptions()
         self.dedup = Deduplicator(self.options.near_duplicate)
+        self.repeats = QuestionRepeats(question_embedder, self.options.repeat_cosine)
 
     def close(self) -> None:
         """Stop what the translator started (a local model server), if anything."""
         if self.cross.translator is not None:
             self.cross.translator.close()
+
+    def remember(self, sample: Sample) -> None:
+        """Remember a sample kept before (a project's), so that its repeats are refused."""
+        question, answer = sample_text(sample)
+        self.dedup.add(sample.id, f"{question}\n{answer}")
+        self.repeats.add(sample.id, self.repeats.ask(question, sample.language))
 
     def verify(self, sample: Sample) -> Verdict:
         """Decide on one sample; a kept sample is remembered for duplicate detection."""
@@ -116,12 +129,13 @@ class SampleVerifier:
         text = f"{question}\n{answer}"
         reasons = self._text_problems(sample, question, answer)
         duplicate = self.dedup.duplicate_of(text)
-        if duplicate is not None:
+        asked = None if duplicate is not None else self.repeats.ask(question, sample.language)
+        if duplicate is not None or (asked is not None and asked.repeats is not None):
             # The kept copy stands for it: no need to check its claims again.
             return Verdict(
                 sample_id=sample.id,
                 accepted=False,
-                reasons=[*reasons, "duplicate"],
+                reasons=[*reasons, "duplicate" if duplicate is not None else "repeated_question"],
                 checker=self.checker.name,
             )
         ids = {c.chunk_id for claim in sample.claims for c in claim.citations}
@@ -139,6 +153,7 @@ class SampleVerifier:
         accepted = not reasons and all(c.supported for c in claims)
         if accepted:
             self.dedup.add(sample.id, text)
+            self.repeats.add(sample.id, asked)
         return Verdict(
             sample_id=sample.id,
             accepted=accepted,

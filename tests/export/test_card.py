@@ -97,3 +97,65 @@ def test_the_card_says_how_text_in_another_language_was_read(
     assert f"- `es`: {read}" in card
     assert f"- `sw`: {unread}" in card
     assert "| unreadable_language | 1 |" in card
+
+
+def test_the_card_states_diversity_question_types_and_repeats_apart(
+    exported: Exported, tmp_path: Path
+) -> None:
+    rows = [json.loads(line) for line in exported.run.kept.read_text("utf-8").splitlines()]
+    english = [r for r in rows if r["language"] == "en"]
+    # Questions the bundled models wrote on the fixture sites (benchmarks/data/question_pairs).
+    asked = [
+        "How do I create an endpoint for the root of my API?",
+        "How can I use Immer with React?",
+        "Why is it important to use loose iteration with Immer?",
+        "When should I enable the Array Methods Plugin?",
+        "What is the `JenksCaspall` class used for?",
+    ]
+    kept = english[:5]
+    for row, question in zip(kept, asked, strict=True):
+        if row["task"] == "qa":
+            row["question"] = question
+        else:
+            row["messages"][0]["content"] = question
+    refused = english[5:9]
+    for row, reason in zip(
+        refused,
+        ["duplicate", "repeated_question", "repeated_question", "unsupported_claim"],
+        strict=True,
+    ):
+        row["verdict"].update(accepted=False, reasons=[reason])
+    kept_file, rejected_file = tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl"
+    kept_file.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+    rejected_file.write_text("".join(json.dumps(r) + "\n" for r in refused), encoding="utf-8")
+    export_dataset(kept_file, tmp_path / "out", formats=["openai"], rejected=rejected_file)
+    card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
+    diversity = card.split("## Diversity\n", 1)[1].split("\n## ", 1)[0]
+    sections = {(s["doc_url"], s["heading_path"]) for r in kept for s in r["sources"]}
+    pages = {url for url, _ in sections}
+    assert (
+        f"The kept samples cite {len(sections)} sections of {len(pages)} pages (the corpus was"
+        " not given, so their share of it is unknown)." in diversity
+    )
+    for row in ("| what | 1 | 20% |", "| how | 2 | 40% |", "| why | 1 | 20% |",
+                "| when | 1 | 20% |", "| where | 0 | 0% |", "| other | 0 | 0% |"):  # fmt: skip
+        assert row in diversity
+    assert (
+        "Of 9 verified samples, 1 (11.1%) were refused as near-verbatim repeats of a kept sample"
+        " (duplicate: exact or MinHash) and 2 (22.2%) as its question asked in other words"
+        " (repeated_question;" in diversity
+    )
+    # With the corpus, the share of its sections and pages.
+    export_dataset(
+        kept_file,
+        tmp_path / "with-corpus",
+        formats=["openai"],
+        rejected=rejected_file,
+        corpus_dir=exported.run.corpus,
+    )
+    card = (tmp_path / "with-corpus" / "README.md").read_text(encoding="utf-8")
+    assert (
+        f"The kept samples cite {len(sections)} of the corpus's 378 sections "
+        f"({len(sections) / 378:.0%}) and {len(pages)} of its 24 pages ({len(pages) / 24:.0%})."
+        in card
+    )

@@ -205,3 +205,33 @@ def test_the_answer_sentences_the_verifier_checked_are_shown_with_their_evidence
     marked = [_text(m) for m in checks[0].iter("mark")]
     assert marked == [" ".join(f"{first} {second}".split())]
     assert "quote not found" not in _text(item)
+
+
+def test_the_diversity_section_counts_what_is_covered_asked_and_refused_as_repeats(
+    verified: Verified, tmp_path: Path
+) -> None:
+    out = write_report(
+        verified.kept, verified.rejected, tmp_path / "r.html", corpus_dir=verified.corpus
+    )
+    section = _page(out).get_element_by_id("diversity")
+    text = _text(section)
+    # 300 kept samples cite 300 of the corpus's 378 sections, on 17 of its 24 pages.
+    assert (
+        "The kept samples cite 300 of the corpus's 378 sections (79%) and 17 of its 24 pages (71%)."
+        in text
+    )
+    # 225 English questions start "What does ..."; the 75 in Swahili count as other.
+    tips = _tooltips(section)
+    assert "what: kept 225" in tips and "other: kept 75" in tips
+    labels = [t.text for t in section.find_class("label")]
+    assert labels == ["what", "how", "why", "when", "where", "which", "can", "does", "other"]
+    # Two of the 317 verified samples (17 rejected) copy a kept one; none ask its question again.
+    assert (
+        "Of 317 verified samples, 2 (0.6%) were refused as near-verbatim repeats of a kept sample"
+        " (duplicate: exact or MinHash) and 0 (0.0%) as its question asked in other words"
+        " (repeated_question;" in text
+    )
+    alone = _page(write_report(verified.kept, verified.rejected, tmp_path / "b.html"))
+    assert "cite 300 sections of 17 pages (the corpus was not given" in _text(
+        alone.get_element_by_id("diversity")
+    )
