@@ -38,7 +38,7 @@ from groundset.languages import language_name
 from groundset.progress import Progress
 from groundset.records import GeneratorInfo, Reason, Sample, Source, Verdict
 
-__all__ = ["GenerateSummary", "Generator"]
+__all__ = ["GenerateSummary", "Generator", "Outcome", "OutcomeWriter", "Request"]
 
 
 @dataclass
@@ -54,14 +54,18 @@ class GenerateSummary:
     usage: Usage = field(default_factory=Usage)
     cost: float | None = None
     elapsed_s: float = 0.0
+    #: Planned samples a batch left unanswered (expired, cancelled, failed by the server, or
+    #: missing from a results file): none is recorded, so a rerun asks for them again.
+    unanswered: int = 0
 
     def __str__(self) -> str:
         refused = ", ".join(f"{n} {reason}" for reason, n in sorted(self.rejected.items()))
         u = self.usage
         cost = "" if self.cost is None else f", cost {self.cost:.4f}"
+        left = f"; {self.unanswered} unanswered" if self.unanswered else ""
         return (
             f"generated {self.written} of {self.requested} samples into {self.out}"
-            f" ({self.already_done} already there; rejected: {refused or 'none'})"
+            f" ({self.already_done} already there; rejected: {refused or 'none'}{left})"
             f" in {self.elapsed_s:.1f} s; {u.calls} calls, {u.cache_hits} from cache,"
             f" {u.prompt_tokens} prompt + {u.completion_tokens} completion tokens"
             f" ({u.cached_tokens} cached){cost}"
@@ -69,9 +73,54 @@ class GenerateSummary:
 
 
 @dataclass(frozen=True)
-class _Outcome:
+class Outcome:
+    """What became of one planned sample: the sample, or the record of its rejection."""
+
     sample: Sample | None = None
     rejected: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Request:
+    """The first request for one planned sample, and what its answer is validated against.
+
+    ``body`` is the request body without ``model`` (:meth:`LLMClient.call` adds it).
+    """
+
+    plan: PassagePlan
+    sample_id: str
+    seed: int
+    prompt: Prompt
+    output: type[TaskOutput]
+    constraint: type[TaskOutput]
+    body: dict[str, Any]
+
+
+class OutcomeWriter:
+    """Appends outcomes to a summary's samples file and rejected file, and counts them there.
+
+    Each record is flushed as it is written, so an interrupted run loses none.
+    """
+
+    def __init__(self, summary: GenerateSummary) -> None:
+        self.summary = summary
+        self._kept = JsonlAppender(summary.out)
+        self._refused = JsonlAppender(summary.rejected_path)
+
+    def write(self, outcome: Outcome) -> None:
+        """Append the sample or the rejected record, and count it."""
+        if outcome.sample is not None:
+            self._kept.write(outcome.sample)
+            self.summary.written += 1
+        elif outcome.rejected is not None:
+            self._refused.write(outcome.rejected)
+            for reason in outcome.rejected["verdict"]["reasons"]:
+                self.summary.rejected[reason] = self.summary.rejected.get(reason, 0) + 1
+
+    def close(self) -> None:
+        """Close both files."""
+        self._kept.close()
+        self._refused.close()
 
 
 class Generator:
@@ -111,24 +160,18 @@ class Generator:
             GenerationError: the endpoint fails; what was written so far stays, for a rerun.
         """
         started = time.monotonic()
-        s = self.settings
-        plans = self.task.plan(passages, count)
-        rejected_path = rejected_path_for(out)
-        done = done_ids(out) | done_ids(rejected_path)
-        todo = [p for p in plans if self.sample_id(p) not in done]
-        summary = GenerateSummary(out, rejected_path, count, already_done=count - len(todo))
-        summary.usage = self.client.usage
-        kept, refused = JsonlAppender(out), JsonlAppender(rejected_path)
+        todo, summary = self.missing(passages, out, count)
+        writer = OutcomeWriter(summary)
         progress = Progress(f"generate {self.task.name}")
-        pool = ThreadPoolExecutor(max_workers=s.concurrency)
-        pending: set[Future[_Outcome]] = {pool.submit(self.one, p) for p in todo}
+        pool = ThreadPoolExecutor(max_workers=self.settings.concurrency)
+        pending: set[Future[Outcome]] = {pool.submit(self.one, p) for p in todo}
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 errors = [e for f in finished if (e := f.exception()) is not None]
                 for future in finished:
                     if future.exception() is None:
-                        self._record(future.result(), summary, kept, refused)
+                        writer.write(future.result())
                 progress.update(f"{summary.written + sum(summary.rejected.values())}/{len(todo)}")
                 if errors:
                     raise errors[0]
@@ -137,25 +180,25 @@ class Generator:
             pool.shutdown(wait=True, cancel_futures=True)
             for future in pending:
                 if not future.cancelled() and future.exception() is None:
-                    self._record(future.result(), summary, kept, refused)
-            kept.close()
-            refused.close()
+                    writer.write(future.result())
+            writer.close()
             progress.close()
-        summary.cost = summary.usage.cost(s.price_prompt, s.price_completion, s.price_cached)
+        summary.cost = summary.usage.cost(*self.settings.prices(batch=False))
         summary.elapsed_s = time.monotonic() - started
         return summary
 
-    @staticmethod
-    def _record(
-        outcome: _Outcome, summary: GenerateSummary, kept: JsonlAppender, refused: JsonlAppender
-    ) -> None:
-        if outcome.sample is not None:
-            kept.write(outcome.sample)
-            summary.written += 1
-        elif outcome.rejected is not None:
-            refused.write(outcome.rejected)
-            for reason in outcome.rejected["verdict"]["reasons"]:
-                summary.rejected[reason] = summary.rejected.get(reason, 0) + 1
+    def missing(
+        self, passages: PassageSource, out: Path, count: int
+    ) -> tuple[list[PassagePlan], GenerateSummary]:
+        """The planned samples that ``out`` and its rejected file do not hold yet, and the
+        summary of a run that asks for them (its usage the client's)."""
+        plans = self.task.plan(passages, count)
+        rejected_path = rejected_path_for(out)
+        done = done_ids(out) | done_ids(rejected_path)
+        todo = [p for p in plans if self.sample_id(p) not in done]
+        summary = GenerateSummary(out, rejected_path, count, already_done=count - len(todo))
+        summary.usage = self.client.usage
+        return todo, summary
 
     def sample_id(self, plan: PassagePlan) -> str:
         """The stable id of a planned sample."""
@@ -190,42 +233,53 @@ class Generator:
             },
         )
 
-    def one(self, plan: PassagePlan) -> _Outcome:
-        """Write one sample: one call, and one repair call if the output is invalid or cut off."""
+    def request(self, plan: PassagePlan) -> Request:
+        """The first request for one planned sample."""
         sample_id = self.sample_id(plan)
         seed = int(sample_id[:8], 16)
         prompt = self.prompt(plan)
-        model = self.task.output_model(len(plan.passages), self._writes_translated(plan))
-        constraint = self._constraint(plan) or model
-        first = self.client.call(self.api, self._body(prompt, constraint, seed))
-        output, error = _validate(model, first)
+        output = self.task.output_model(len(plan.passages), self._writes_translated(plan))
+        constraint = self._constraint(plan) or output
+        body = self._body(prompt, constraint, seed)
+        return Request(plan, sample_id, seed, prompt, output, constraint, body)
+
+    def one(self, plan: PassagePlan) -> Outcome:
+        """Write one sample: one call, and one repair call if the output is invalid or cut off."""
+        request = self.request(plan)
+        return self.outcome(request, self.client.call(self.api, request.body))
+
+    def outcome(self, request: Request, first: Completion, *, repair: bool = True) -> Outcome:
+        """The sample the answer ``first`` to ``request`` makes, or its rejection.
+
+        Args:
+            request: what was asked.
+            first: the model's answer.
+            repair: ask once more, showing the problem, when the answer is invalid or cut off;
+                without it (a batch answer) such an answer is rejected at once.
+        """
+        output, error = _validate(request.output, first)
         raw = [first.text]
         # Text that ran into its length bound was stopped mid-sentence, not finished: asked
         # once more, with the bound named, a model mostly writes it shorter.
-        cut = None if output is None else _cut_off(model, output)
-        if error is not None or cut is not None:
+        cut = None if output is None else _cut_off(request.output, output)
+        if (error is not None or cut is not None) and repair:
             problem = error or f"{cut}; write it shorter"
-            repair = self._repair_body(prompt, constraint, seed, first.text, problem)
-            second = self.client.call(self.api, repair)
+            body = self._repair_body(
+                request.prompt, request.constraint, request.seed, first.text, problem
+            )
+            second = self.client.call(self.api, body)
             raw.append(second.text)
-            output, error = _validate(model, second)
-            cut = None if output is None else _cut_off(model, output)
-        generator = GeneratorInfo(
-            model=self.client.model,
-            endpoint_host=urlsplit(self.client.base_url).hostname or self.client.base_url,
-            prompt_version=prompt.version,
-            temperature=self.settings.temperature,
-            seed=seed,
-        )
-        sources = [
-            Source(chunk_id=c.id, content_sha256=c.content_sha256, doc_url=c.doc_url,
-                   heading_path=c.heading_path)
-            for c in plan.passages
-        ]  # fmt: skip
+            output, error = _validate(request.output, second)
+            cut = None if output is None else _cut_off(request.output, output)
+        elif error is not None or cut is not None:
+            unrepaired = "; not asked again: a batch answer gets no repair call"
+            error, cut = error and error + unrepaired, cut and cut + unrepaired
+        sample_id, plan = request.sample_id, request.plan
+        sources, generator = self._provenance(request)
         if output is None:
-            return _Outcome(rejected=self._rejected(sample_id, error, raw, sources, generator))
+            return Outcome(rejected=self._rejected(sample_id, error, raw, sources, generator))
         if cut is not None:
-            return _Outcome(
+            return Outcome(
                 rejected=self._rejected(sample_id, cut, raw, sources, generator, "too_long")
             )
         sample = Sample(
@@ -238,16 +292,38 @@ class Generator:
             **self.task.sample_fields(output),
         )
         if self.translator is not None and self._translated(plan):
-            translation = self.translator.translate(sample, self._source_language(plan), seed)
+            source_language = self._source_language(plan)
+            translation = self.translator.translate(sample, source_language, request.seed)
             if translation.sample is None:
                 raw += translation.raw
-                return _Outcome(
+                return Outcome(
                     rejected=self._rejected(
                         sample_id, translation.error, raw, sources, generator, "wrong_language"
                     )
                 )
             sample = translation.sample
-        return _Outcome(sample=sample)
+        return Outcome(sample=sample)
+
+    def refused(self, request: Request, error: str) -> Outcome:
+        """The rejection of a request the endpoint refused to answer (a batch line's 4xx)."""
+        sources, generator = self._provenance(request)
+        return Outcome(rejected=self._rejected(request.sample_id, error, [], sources, generator))
+
+    def _provenance(self, request: Request) -> tuple[list[Source], GeneratorInfo]:
+        """The sources of a planned sample, and what wrote it."""
+        generator = GeneratorInfo(
+            model=self.client.model,
+            endpoint_host=urlsplit(self.client.base_url).hostname or self.client.base_url,
+            prompt_version=request.prompt.version,
+            temperature=self.settings.temperature,
+            seed=request.seed,
+        )
+        sources = [
+            Source(chunk_id=c.id, content_sha256=c.content_sha256, doc_url=c.doc_url,
+                   heading_path=c.heading_path)
+            for c in request.plan.passages
+        ]  # fmt: skip
+        return sources, generator
 
     def _constraint(self, plan: PassagePlan) -> type[TaskOutput] | None:
         """The output shape with each quote chosen from its passage's spans; None when off or

@@ -1,4 +1,5 @@
-"""``generate_samples``: a run on the configured endpoint, or on the local model by default."""
+"""``generate_samples``: a run on the configured endpoint (online or through its batch API), or
+on the local model by default."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from groundset.errors import GroundsetWarning, UsageError
+from groundset.generate.batch_api import generate_in_batch
 from groundset.generate.cache import CallCache
 from groundset.generate.client import Api, LLMClient
-from groundset.generate.local_models import resolve_local_model
+from groundset.generate.local_models import LocalModel, resolve_local_model
 from groundset.generate.local_server import LocalModelServer
 from groundset.generate.passages import PassageSource
 from groundset.generate.run import GenerateSummary, Generator
@@ -20,19 +22,27 @@ from groundset.generate.tasks import get_task
 from groundset.generate.translate import LanguageCheck, SampleTranslator
 from groundset.languages import primary_language
 
-__all__ = ["LOCAL_TIMEOUT_S", "Endpoint", "generate_samples", "local_limits", "open_endpoint"]
+__all__ = [
+    "LOCAL_TIMEOUT_S",
+    "Endpoint",
+    "generate_samples",
+    "local_limits",
+    "open_endpoint",
+    "run_generator",
+]
 
 #: The least time a local call may take: on 2 busy cores a grammar-constrained sample takes
 #: minutes, and a call abandoned by a timeout keeps the server busy for the retry behind it.
 LOCAL_TIMEOUT_S = 900.0
 
 
-def local_limits(settings: GenerateSettings) -> GenerateSettings:
+def local_limits(settings: GenerateSettings, model: LocalModel | None = None) -> GenerateSettings:
     """Settings for llama-cpp-python's server, which answers one request at a time.
 
     Requests beyond the first would only queue there and time out waiting, so one at a time;
     output is held to groundset's own GBNF grammar, which its chat API takes as well as its
-    completions API (see :mod:`groundset.generate.client` for why not ``json_object``).
+    completions API (see :mod:`groundset.generate.client` for why not ``json_object``). With
+    ``model``, its own temperature unless one was set.
     """
     update: dict[str, object] = {
         "concurrency": 1,
@@ -40,6 +50,8 @@ def local_limits(settings: GenerateSettings) -> GenerateSettings:
     }
     if settings.response_format == "auto":
         update["response_format"] = "grammar"
+    if model is not None and "temperature" not in settings.model_fields_set:
+        update["temperature"] = model.temperature
     return settings.model_copy(update=update)
 
 
@@ -60,7 +72,9 @@ def generate_samples(
     started for the run (or a running one reused).
     Samples are appended to ``out`` as they come; outputs that stay invalid after one repair
     go to ``<out stem>.generate-rejected.jsonl`` with reason ``invalid_json``. Rerunning with
-    the same arguments asks only for the samples the files do not hold yet.
+    the same arguments asks only for the samples the files do not hold yet. With
+    ``settings.batch`` the requests go through the endpoint's batch API
+    (:func:`~groundset.generate.batch_api.generate_in_batch`).
 
     Args:
         passages: the index to draw passages from (``groundset.ground.Index``).
@@ -90,7 +104,17 @@ def generate_samples(
         generator = Generator(
             recipe, endpoint.client, endpoint.api, endpoint.settings, language, translator
         )
-        return generator.run(passages, out, count)
+        return run_generator(generator, passages, out, count)
+
+
+def run_generator(
+    generator: Generator, passages: PassageSource, out: Path, count: int
+) -> GenerateSummary:
+    """Run ``generator`` online, or through its endpoint's batch API when its settings say
+    ``batch``."""
+    if generator.settings.batch:
+        return generate_in_batch(generator, passages, out, count)
+    return generator.run(passages, out, count)
 
 
 def sample_translator(
@@ -167,10 +191,18 @@ def open_endpoint(settings: GenerateSettings, cache_dir: Path) -> Iterator[Endpo
         cache_dir: where ``llm-cache.sqlite`` goes unless ``settings.cache_path`` says.
 
     Raises:
-        UsageError: an endpoint without a model name.
+        UsageError: an endpoint without a model name, or batch without an endpoint.
         GenerationError: the local model cannot start.
     """
     base_url = settings.base_url
+    if base_url is None and settings.batch:
+        raise UsageError(
+            "batch generation needs an endpoint with a batch API, and none is set (the local "
+            "model answers one request at a time)",
+            fix="pass --llm-url and --llm-model; or write the request file (--write-requests), "
+            "answer it with `groundset run-batch` or vLLM's run_batch, and read the results "
+            "back (--read-results)",
+        )
     server: LocalModelServer | None = None
     with ExitStack() as stack:
         if base_url is None:
@@ -187,9 +219,7 @@ def open_endpoint(settings: GenerateSettings, cache_dir: Path) -> Iterator[Endpo
             )
             # The server's port changes from run to run; the model file is what answers.
             base_url, model = server.base_url, server.model
-            settings = local_limits(settings)
-            if "temperature" not in settings.model_fields_set:
-                settings = settings.model_copy(update={"temperature": server.spec.temperature})
+            settings = local_limits(settings, server.spec)
             endpoint_id = f"local:{Path(str(server.model_path)).name}"
             local, chat = True, server.spec.chat
         elif settings.model is None:

@@ -79,6 +79,20 @@ class GenerateSettings(BaseModel):
     price_prompt: float | None = Field(default=None, ge=0)
     price_completion: float | None = Field(default=None, ge=0)
     price_cached: float | None = Field(default=None, ge=0)
+    # Batch generation (generate/batch.py, generate/batch_api.py).
+    batch: bool = Field(
+        default=False,
+        description="send the requests through the endpoint's batch API (files and batches): "
+        "answered within 24 hours, at batch_discount of the prices",
+    )
+    batch_discount: float = Field(
+        default=0.5, gt=0, le=1, description="what a batch costs, as a share of the prices"
+    )
+    batch_poll_s: float = Field(
+        default=10.0, gt=0, description="the first wait between two looks at a batch, doubled "
+        "after each look up to batch_max_poll_s",
+    )  # fmt: skip
+    batch_max_poll_s: float = Field(default=300.0, gt=0)
     # Diversity.
     personas: list[str] = Field(default_factory=lambda: list(DEFAULT_PERSONAS), min_length=1)
     styles: list[str] = Field(default_factory=lambda: list(DEFAULT_STYLES), min_length=1)
@@ -107,3 +121,13 @@ class GenerateSettings(BaseModel):
         description="restart the local server after this many requests, before it slows down "
         "(0: never)",
     )
+
+    def prices(self, *, batch: bool) -> tuple[float | None, float | None, float | None]:
+        """The prompt, completion and cached prices per million tokens of calls made online,
+        or in a batch (``batch_discount`` of them)."""
+        share = self.batch_discount if batch else 1.0
+
+        def scaled(price: float | None) -> float | None:
+            return None if price is None else price * share
+
+        return scaled(self.price_prompt), scaled(self.price_completion), scaled(self.price_cached)

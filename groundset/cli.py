@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with no endpoint: a bundled model (qwen2.5-coder-1.5b-instruct, the default, "
         "qwen2.5-coder-0.5b-instruct or gemma-3-270m) or the path of a GGUF file",
     )
+    _add_batch_args(gen)
     gen.set_defaults(handler=_cmd_generate)
+    _add_run_batch(sub)
 
     verify = sub.add_parser(
         "verify",
@@ -446,9 +448,64 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         llm_url=args.llm_url,
         llm_model=args.llm_model,
         local_model=args.local_model,
+        batch=args.batch,
+        write_requests=args.write_requests,
+        read_results=args.read_results,
         language_check=is_language,
     )
     print(summary)
+    return 0
+
+
+# -- batch generation -----------------------------------------------------------------------
+
+
+def _add_batch_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("batch generation").add_mutually_exclusive_group()
+    group.add_argument(
+        "--batch",
+        action="store_const",
+        const=True,
+        help="send the requests through the endpoint's batch API at its batch price "
+        "(answers within 24 hours; interrupted, the same command picks the batch up)",
+    )
+    group.add_argument(
+        "--write-requests",
+        type=Path,
+        metavar="REQUESTS.jsonl",
+        help="write the requests of the missing samples in the OpenAI Batch format, call "
+        "nothing (for vLLM's run_batch or `groundset run-batch`; --llm-model names the model)",
+    )
+    group.add_argument(
+        "--read-results",
+        type=Path,
+        metavar="RESULTS.jsonl",
+        help="read a batch runner's output file back into samples (give the arguments that "
+        "wrote the requests)",
+    )
+
+
+def _add_run_batch(sub: Any) -> None:
+    run_batch = sub.add_parser(
+        "run-batch",
+        help="answer a batch request file line by line, with the local model or an endpoint",
+        description="Send each request of a request file in the OpenAI Batch format (what "
+        "`generate --write-requests` writes) to an endpoint, or to the bundled local model, one "
+        "after another, and write the answers in the batch output format that `generate "
+        "--read-results` reads: vLLM's run_batch without vLLM. Run it again to resume.",
+    )
+    run_batch.add_argument("requests", type=Path, metavar="REQUESTS.jsonl")
+    run_batch.add_argument("--out", type=Path, required=True, metavar="RESULTS.jsonl")
+    run_batch.add_argument("--llm-url", help="OpenAI-compatible endpoint (default: local model)")
+    run_batch.add_argument("--local-model", help="with no endpoint: a bundled model or a GGUF file")
+    run_batch.set_defaults(handler=_cmd_run_batch)
+
+
+def _cmd_run_batch(args: argparse.Namespace) -> int:
+    from groundset.generate.commands import run_batch_command
+
+    print(run_batch_command(args.requests, args.out, llm_url=args.llm_url,
+                            local_model=args.local_model))  # fmt: skip
     return 0
 
 

@@ -347,6 +347,8 @@ qa = 20
 # model = "gpt-4o-mini"
 # price_prompt = 0.15                # per million tokens, for the money budget and the summary
 # price_completion = 0.60
+# batch = true                       # each round through the endpoint's batch API: answered
+#                                    # within 24 hours, at batch_discount (0.5) of the prices
 # temperature = 0.7
 
 [verify]

@@ -179,8 +179,7 @@ def fill(
                 )
             spend = _spend(project, state, budget_phases)
             usage = spend.usage
-            money = usage.cost(settings.price_prompt, settings.price_completion,
-                               settings.price_cached) or 0.0  # fmt: skip
+            money = usage.cost(*settings.prices(batch=settings.batch)) or 0.0
             spent = budget_left(project.budget, spend.samples,
                                 usage.prompt_tokens + usage.completion_tokens, money)  # fmt: skip
             if spent:
@@ -253,7 +252,7 @@ def _generate(
 ) -> None:
     from groundset.generate.output import done_ids, rejected_path_for
     from groundset.generate.run import Generator
-    from groundset.generate.samples import sample_translator
+    from groundset.generate.samples import run_generator, sample_translator
     from groundset.generate.tasks import get_task
     from groundset.verify.language import is_language
 
@@ -266,7 +265,7 @@ def _generate(
         translator = sample_translator(endpoint, project.language, is_language)
         generator = Generator(recipe, endpoint.client, endpoint.api, endpoint.settings,
                               project.language, translator)  # fmt: skip
-        generator.run(source, out, count)
+        run_generator(generator, source, out, count)  # online, or in a batch
 
 
 def sample_verifier(
