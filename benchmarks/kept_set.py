@@ -51,6 +51,7 @@ from groundset.generate import GenerateSettings, LocalModelServer, generate_samp
 from groundset.ground import Index  # noqa: E402
 from groundset.records import Chunk, Sample  # noqa: E402
 from groundset.verify import SampleVerifier, make_checker  # noqa: E402
+from groundset.verify.claims import sample_text  # noqa: E402
 from groundset.verify.verifier import ChunkLookup, DictChunkLookup  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "kept_set.jsonl"
@@ -73,9 +74,9 @@ def build_corpora(work: Path) -> None:
     docclaims_make.build_corpora(work, SITES)
 
 
-def run_file(work: Path, site: str, model: str) -> Path:
-    """Where one site's samples by one model go."""
-    return work / "samples" / f"{site}.{model}.qa.jsonl"
+def run_file(work: Path, site: str, model: str, task: str = "qa") -> Path:
+    """Where one site's samples of one task by one model go."""
+    return work / "samples" / f"{site}.{model}.{task}.jsonl"
 
 
 def default_verifier(chunks: ChunkLookup, threshold: float | None = None) -> SampleVerifier:
@@ -84,26 +85,38 @@ def default_verifier(chunks: ChunkLookup, threshold: float | None = None) -> Sam
     return SampleVerifier(chunks, make_checker("calibrated", threshold=threshold), "en")
 
 
-def generate(work: Path, model: str, count: int) -> None:
-    """``count`` qa samples per site with ``model``, then the default verifier on them."""
+def generate(
+    work: Path,
+    model: str,
+    count: int,
+    task: str = "qa",
+    seed: int = 100,
+    sites: list[str] | None = None,
+) -> None:
+    """``count`` samples of ``task`` per site (each of ``sites``, all by default) with ``model``,
+    then the default verifier on them. Site n is written with seed ``seed + n``: another base seed
+    plans other sections, for more samples of the same sites."""
+    chosen = [s for s in SITES if sites is None or s in sites]
     with LocalModelServer(model):
         for n, site in enumerate(SITES):
-            out = run_file(work, site, model)
+            if site not in chosen:
+                continue
+            out = run_file(work, site, model, task)
             started = time.monotonic()
             with Index.open(work / site) as index:
                 settings = GenerateSettings(
-                    local_model=model, seed=100 + n, cache_path=work / "llm-cache.sqlite"
+                    local_model=model, seed=seed + n, cache_path=work / "llm-cache.sqlite"
                 )
-                summary = generate_samples(index, out, count=count, task="qa", settings=settings)
+                summary = generate_samples(index, out, count=count, task=task, settings=settings)
             minutes = (time.monotonic() - started) / 60
             print(f"{site} {model}: {summary} ({minutes:.1f} min)", file=sys.stderr, flush=True)
-    for site in SITES:
-        verify_run(work, site, model)
+    for site in chosen:
+        verify_run(work, site, model, task)
 
 
-def verify_run(work: Path, site: str, model: str) -> Counter[str]:
+def verify_run(work: Path, site: str, model: str, task: str = "qa") -> Counter[str]:
     """The default verifier's verdict on every sample of one run, as ``<run>.verdicts.jsonl``."""
-    out = run_file(work, site, model)
+    out = run_file(work, site, model, task)
     counts: Counter[str] = Counter()
     with Index.open(work / site) as index:
         verifier = default_verifier(index)
@@ -120,7 +133,9 @@ def verify_run(work: Path, site: str, model: str) -> Counter[str]:
 def items(work: Path) -> list[dict[str, Any]]:
     """Every generated sample with the sections it cites, verdicts left out, shuffled by id."""
     rows = []
-    for path in sorted((work / "samples").glob("*.qa.jsonl")):
+    for path in sorted((work / "samples").glob("*.jsonl")):
+        if path.name.endswith((".verdicts.jsonl", ".generate-rejected.jsonl")):
+            continue
         site, model = path.name.split(".", 1)[0], path.name.split(".")[1:-2]
         model_name = ".".join(model)
         with Index.open(work / site) as index:
@@ -142,11 +157,11 @@ def items(work: Path) -> list[dict[str, Any]]:
 
 def reading(row: dict[str, Any]) -> dict[str, Any]:
     """What a reader is shown of an item: the exchange and the sections, nothing of the verdict."""
-    sample = row["sample"]
+    question, answer = sample_text(Sample.model_validate(row["sample"]))
     return {
         "item": row["item"],
-        "question": sample.get("question", ""),
-        "answer": sample.get("answer", ""),
+        "question": question,
+        "answer": answer,
         "sections": [{"page": c["doc_url"], "text": c["text"]} for c in row["chunks"]],
     }
 
@@ -241,14 +256,17 @@ def figures(judged: list[tuple[dict[str, Any], bool, list[str]]]) -> dict[str, A
 
 
 def measure(data: Path) -> None:
-    """Print the figures per split, per model and per model and prompt version."""
+    """Print the figures per split: in all, per model, per model and prompt version (which
+    names the task), and per task."""
     judged = judge(load(data))
     groups: dict[tuple[str, str], list[tuple[dict[str, Any], bool, list[str]]]] = {}
     for entry in judged:
         row = entry[0]
         prompt = row["sample"]["generator"].get("prompt_version", "?")
+        task = row["sample"].get("task", "qa")
         groups.setdefault((row["split"], row["model"]), []).append(entry)
         groups.setdefault((row["split"], f"{row['model']} {prompt}"), []).append(entry)
+        groups.setdefault((row["split"], f"task {task}"), []).append(entry)
         groups.setdefault((row["split"], "all"), []).append(entry)
     for (split, model), part in sorted(groups.items()):
         f = figures(part)
@@ -281,12 +299,14 @@ def operating_points(data: Path = DATA) -> dict[str, Any]:
         points.append(point)
     sites = sorted({r["site"] for r in rows})
     models = sorted({r["model"] for r in rows})
+    tasks = sorted({r["sample"].get("task", "qa") for r in rows})
     return {
         "checker": "calibrated",
         "models": models,
         "measured_on": (
-            f"{len(rows)} English qa samples written by {' and '.join(models)} on {len(sites)} "
-            f"docs sites ({', '.join(sites)}), labelled twice by readers blind to the verdict; "
+            f"{len(rows)} English {' and '.join(tasks)} samples written by "
+            f"{' and '.join(models)} on {len(sites)} docs sites ({', '.join(sites)}), "
+            "labelled twice by readers blind to the verdict; "
             f"the sites set aside: {', '.join(HELDOUT_SITES)}"
         ),
         "points": points,
@@ -304,6 +324,9 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/groundset-kept-set"))
     parser.add_argument("--model", default="qwen2.5-coder-0.5b-instruct")
     parser.add_argument("--count", type=int, default=30, help="samples per site")
+    parser.add_argument("--task", default="qa", help="generate: the task")
+    parser.add_argument("--seed", type=int, default=100, help="generate: the first site's seed")
+    parser.add_argument("--sites", nargs="+", choices=list(SITES), help="generate: these only")
     parser.add_argument("--items", type=Path)
     parser.add_argument("--labels", type=Path, nargs=2)
     parser.add_argument("--out", type=Path, default=DATA)
@@ -315,7 +338,7 @@ def main() -> int:
     if args.step == "corpora":
         build_corpora(args.work)
     elif args.step == "generate":
-        generate(args.work, args.model, args.count)
+        generate(args.work, args.model, args.count, args.task, args.seed, args.sites)
     elif args.step == "items":
         rows = items(args.work)
         full, shown = args.work / "items.jsonl", args.work / "reading.jsonl"

@@ -5,7 +5,7 @@ On the DRF fixture, the same labelled query sets as the retrieval gate
 hand-written questions, section titles, and first sentences of sections, from the site's own
 MkDocs search index.
 
-    python benchmarks/retrieval_quality.py [--corpus DIR] [--every 1]
+    python benchmarks/retrieval_quality.py [--corpus DIR] [--every 1] [--embedder NAME]
 
 The corpus is indexed first (which embeds everything the first time; an indexed corpus is only
 brought up to date). Without ``--corpus`` the DRF fixture is crawled into a temporary folder.
@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, help="a corpus (default: crawl DRF)")
     parser.add_argument("--every", type=int, default=1, help="keep one section in N")
     parser.add_argument("--site", choices=("drf", "immer-zh"), default="drf")
+    parser.add_argument("--embedder", help=f"DRF: the embedder (default {DEFAULT_EMBEDDER})")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-retrieval-"))
     if args.site == "immer-zh":
@@ -50,8 +51,11 @@ def main() -> None:
         return
     try:
         corpus = args.corpus or drf_corpus(work / "corpus")
-        with Index.open(corpus) as index, Corpus(corpus) as pages:
-            index.update(pages)
+        with Index.open(corpus, embedder=args.embedder) as index, Corpus(corpus) as pages:
+            started = time.perf_counter()
+            summary = index.update(pages)
+            took = time.perf_counter() - started
+            print(f"{index.embedder.name}: {summary.added} chunks in {took:.1f} s")
             base = "{0.scheme}://{0.netloc}/".format(urlsplit(next(index.chunks()).doc_url))
             sets = {
                 "questions": [
