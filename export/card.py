@@ -10,9 +10,10 @@ from collections.abc import Iterable, Sequence
 from groundset.export.diversity import Diversity, diversity
 from groundset.export.judged import JudgedSample
 from groundset.export.reviews import ReviewFigures, precision_statement
-from groundset.export.sections import CorpusSection
+from groundset.export.sections import CorpusSection, nearest_section
 from groundset.export.split import SPLITS
 from groundset.records import Sample, Verdict
+from groundset.verify.answerable import UNANSWERABLE
 
 __all__ = ["dataset_card"]
 
@@ -134,6 +135,7 @@ def dataset_card(
         *_how_read(kept, rejected),
         "\n## Tasks\n",
         _counts(tasks, "task"),
+        *_unanswerable(samples, rejected),
         *_diversity(diversity(samples, _verdicts(rejected), sections)),
         "\n## Models\n",
         _counts(models, "model"),
@@ -149,6 +151,28 @@ def dataset_card(
         "",
     ]
     return "\n".join(parts)
+
+
+def _unanswerable(samples: Sequence[Sample], rejected: Sequence[JudgedSample] | None) -> list[str]:
+    """What the ``unanswerable`` samples are, and how their questions were checked."""
+    asked = [s for s in samples if s.task == UNANSWERABLE]
+    if not asked:
+        return []
+    nearest = {(n.doc_url, n.heading_path) for s in asked if (n := nearest_section(s))}
+    line = (
+        f"\nThe {len(asked)} `unanswerable` samples ask what the documentation does not answer: "
+        "each answer says so and points at the nearest section (heading and URL), quoting one "
+        f"sentence of it ({len(nearest)} sections pointed at). Each question was looked for in "
+        "the whole corpus, and a sample was refused when a section found answers it"
+    )
+    if rejected is not None:
+        answered = sum(
+            1
+            for j in rejected
+            if j.sample is not None and j.sample.task == UNANSWERABLE and j.verdict.answered_by
+        )
+        line += f" (`answerable`: {answered} refused)"
+    return [line + ".\n"]
 
 
 def _verdicts(rejected: Sequence[JudgedSample] | None) -> list[Verdict] | None:

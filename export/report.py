@@ -6,8 +6,10 @@ comes from crawled pages or a model and is escaped: nothing in a sample can add 
 
 Sections of the page, in order: totals; kept and rejected by reason; claim scores, supported
 against unsupported; samples per task and language; coverage of the corpus by document and
-section; diversity (sections and pages cited, question types, samples refused as repeats); then
-the samples themselves, each with its claims and the cited text with the quote marked.
+section; diversity (sections and pages cited, question types, samples refused as repeats);
+questions the docs do not answer (``unanswerable``: each with the nearest section it points at,
+and the section that answers one refused ``answerable``); then the samples themselves, each with
+its claims and the cited text with the quote marked.
 """
 
 from __future__ import annotations
@@ -44,8 +46,10 @@ from groundset.export.sections import (
     corpus_sections,
     evidence_in_section,
     find_in_text,
+    nearest_section,
 )
-from groundset.records import Claim, ClaimVerdict, Sample
+from groundset.records import Claim, ClaimVerdict, Sample, Source
+from groundset.verify.answerable import UNANSWERABLE
 
 __all__ = ["render_report", "report_command", "write_report"]
 
@@ -56,6 +60,8 @@ REJECTED_SHOWN = 120
 COVERAGE_ROWS = 300
 #: Characters of cited text shown on each side of the marked quote.
 CONTEXT_CHARS = 350
+#: Unanswerable questions listed, kept and refused each.
+UNANSWERABLE_SHOWN = 60
 
 
 def _e(text: object) -> str:
@@ -170,6 +176,9 @@ mark { background: #fefcbf; box-shadow: 0 0 0 2px #fefcbf; border-radius: 2px; }
 pre.raw { white-space: pre-wrap; word-break: break-all; background: #fff5f5; padding: 8px;
   border-radius: 6px; font-size: 12.5px; }
 .src { font-size: 12.5px; color: #4a5568; }
+table { border-collapse: collapse; font-size: 13.5px; margin: 8px 0; width: 100%; }
+th, td { text-align: left; vertical-align: top; padding: 4px 8px;
+  border-bottom: 1px solid #e2e8f0; }
 """
 
 _JS = """
@@ -288,6 +297,7 @@ def render_report(
                 sections,
             )
         ),
+        _unanswerable_section(kept, rejected),
         _sample_list("kept", "Kept samples", _kept_order(kept), KEPT_SHOWN, sections),
         _sample_list(
             "rejected", "Rejected samples", _rejected_order(rejected), REJECTED_SHOWN, sections
@@ -310,6 +320,55 @@ def _diversity_section(figures: Diversity) -> str:
         f"{bar_chart(bars, width=460, label_width=120)}"
         f'<p class="note">{_e(figures.repeats_line())}</p></section>'
     )
+
+
+def _unanswerable_section(kept: Sequence[JudgedSample], rejected: Sequence[JudgedSample]) -> str:
+    """The questions the docs do not answer: each kept one with the nearest section it points at,
+    each refused ``answerable`` with the section that answers it."""
+    asked = [j for j in kept if j.sample is not None and j.sample.task == UNANSWERABLE]
+    answered = [
+        j
+        for j in rejected
+        if j.sample is not None and j.sample.task == UNANSWERABLE and j.verdict.answered_by
+    ]
+    refused = sum(1 for j in rejected if j.sample is not None and j.sample.task == UNANSWERABLE)
+    if not asked and not refused:
+        return ""
+
+    def row(j: JudgedSample, answering: Source | None) -> str:
+        assert j.sample is not None
+        cells = [j.sample.question or "", _where(nearest_section(j.sample))]
+        if answering is not None:
+            cells.append(_where(answering))
+        return "<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>"
+
+    kept_rows = "".join(row(j, None) for j in asked[:UNANSWERABLE_SHOWN])
+    refused_rows = "".join(row(j, j.verdict.answered_by) for j in answered[:UNANSWERABLE_SHOWN])
+    return (
+        '<section class="card" id="unanswerable"><h2>Questions the docs do not answer</h2>'
+        f'<p class="note">{len(asked)} kept and {refused} rejected unanswerable samples; '
+        f"{len(answered)} rejected because a section of the corpus answers the question "
+        "(answerable). Each answer says the documentation does not say and points at the "
+        "nearest section.</p>"
+        + (
+            f"<table><tr><th>kept question</th><th>nearest section</th></tr>{kept_rows}</table>"
+            if asked
+            else ""
+        )
+        + (
+            "<table><tr><th>rejected question</th><th>nearest section</th>"
+            f"<th>answered by</th></tr>{refused_rows}</table>"
+            if answered
+            else ""
+        )
+        + "</section>"
+    )
+
+
+def _where(source: Source | None) -> str:
+    if source is None:
+        return "–"
+    return f"{source.heading_path} · {source.doc_url}" if source.heading_path else source.doc_url
 
 
 def _review_section(
@@ -434,12 +493,27 @@ def _item(j: JudgedSample, texts: dict[tuple[str, str], str], extra: str = "") -
     # The answer's own sentences, which the verifier checks beside the listed claims.
     matched = {id(v) for v in verdicts if v is not None}
     body += [_answer_check(sample, v, texts) for v in j.verdict.claims if id(v) not in matched]
+    if sample.task == UNANSWERABLE:
+        body.append(_nearest(sample, j.verdict.answered_by, texts))
     return (
         f'<details><summary><span class="id">{_e(sample.id)}</span>'
         f'<span class="q">{_e(prompt)}</span><span class="tag">{_e(sample.task)}</span>'
         f'<span class="tag">{_e(sample.language)}</span>{low}{tags}{extra}</summary>'
         f'<div class="body">{"".join(body)}</div></details>'
     )
+
+
+def _nearest(sample: Sample, answered_by: Source | None, texts: dict[tuple[str, str], str]) -> str:
+    """Where an unanswerable sample points, and the section that answers it when one does."""
+    out = f'<div class="src">nearest section: {_e(_where(nearest_section(sample)))}</div>'
+    if answered_by is not None:
+        text = texts.get((answered_by.doc_url, answered_by.heading_path), "")
+        shown = f"<blockquote>{_e(text[: 2 * CONTEXT_CHARS])}</blockquote>" if text else ""
+        out += (
+            '<div class="claim bad"><div>answered by a section of the corpus (answerable)</div>'
+            f'<div class="src">{_e(_where(answered_by))}</div>{shown}</div>'
+        )
+    return out
 
 
 def _turns(sample: Sample) -> str:

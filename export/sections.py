@@ -11,8 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from groundset.corpus import Corpus
+from groundset.records import Sample, Source
 
-__all__ = ["CorpusSection", "corpus_sections", "evidence_in_section", "find_in_text"]
+__all__ = [
+    "CorpusSection",
+    "corpus_sections",
+    "evidence_in_section",
+    "find_in_text",
+    "nearest_section",
+]
 
 
 @dataclass(frozen=True)
@@ -74,3 +81,10 @@ def find_in_text(text: str, quote: str) -> re.Match[str] | None:
         return None
     pattern = r"\s+".join(re.escape(w) for w in words)
     return re.search(pattern, text) or re.search(pattern, text, re.IGNORECASE)
+
+
+def nearest_section(sample: Sample) -> Source | None:
+    """The section an ``unanswerable`` sample points at: the one its quote cites."""
+    sources = {s.chunk_id: s for s in sample.sources}
+    cited = (c.chunk_id for claim in sample.claims for c in claim.citations)
+    return next((sources[i] for i in cited if i in sources), None)

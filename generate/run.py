@@ -289,7 +289,7 @@ class Generator:
             claims=to_claims(output, plan.passages),
             sources=sources,
             generator=generator,
-            **self.task.sample_fields(output),
+            **self.task.sample_fields(output, plan.passages),
         )
         if self.translator is not None and self._translated(plan):
             source_language = self._source_language(plan)

@@ -133,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--corpus", type=Path, required=True, help="an indexed corpus")
     gen.add_argument("--count", type=int, required=True, help="samples the output should hold")
     gen.add_argument("--out", type=Path, required=True, metavar="SAMPLES.jsonl")
-    gen.add_argument("--task", default="qa", help="qa (default), instruct, evol or schema")
+    gen.add_argument(
+        "--task", default="qa", help="qa (default), instruct, evol, schema or unanswerable"
+    )
     gen.add_argument("--language", default="en", help="language to write samples in (code)")
     gen.add_argument("--llm-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
     gen.add_argument("--llm-model", help="model name at that endpoint")

@@ -48,6 +48,7 @@ Reason = Literal[
     "no_reason_given",
     "vague_question",
     "unstated_qualifier",
+    "answerable",
     "source_changed",
     "source_removed",
     "translation_mismatch",
@@ -171,3 +172,6 @@ class Verdict(_Record):
     #: How text in another language than the sources was read, for a sample written in one:
     #: "translated back and compared with its rendering by MODEL", or "not checked: ...".
     translated: str | None = None
+    #: For a sample whose question the docs should not answer (task ``unanswerable``): the
+    #: section of the corpus found to answer it, when one was (reason ``answerable``).
+    answered_by: Source | None = None

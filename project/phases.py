@@ -99,7 +99,7 @@ def _phase(
                 fresh = current - (state.previous_snapshot(phase.id) or set())
                 summary.new_sections = len(fresh)
                 with timer("verify"):
-                    reverify(project, state, phase, index, current, summary, say)
+                    reverify(project, state, phase, index, current, summary, say, fresh)
                 source, budget = Sections(index, fresh), [phase.id]
             outcome = fill(project, state, phase, index, source, budget, timer, say, env)
             with timer("export"):

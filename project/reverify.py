@@ -1,5 +1,6 @@
-"""Refresh: re-verify every kept sample that cites a section that changed or vanished, and retire
-with its reasons each one that no longer holds."""
+"""Refresh: re-verify every kept sample that cites a section that changed or vanished, and every
+kept ``unanswerable`` sample when sections are new or changed (new docs can answer its question),
+and retire with its reasons each one that no longer holds."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from groundset.project.rounds import sample_verifier
 from groundset.project.state import Phase, ProjectState
 from groundset.project.stored import without_verdict
 from groundset.project.summary import PhaseSummary
-from groundset.records import Chunk, Sample, Source
+from groundset.records import Chunk, Hit, Sample, Source
 
 if TYPE_CHECKING:
     from groundset.ground import Index
@@ -28,6 +29,27 @@ def _cited(sample: Sample) -> set[str]:
     return ids
 
 
+class FreshSections:
+    """The corpus search an ``unanswerable`` sample is re-verified with: the index's best hits,
+    and every new or changed section that holds enough of the question's words to be read, where
+    ever it ranks."""
+
+    def __init__(self, index: Index, fresh: set[str]) -> None:
+        self.index = index
+        self.fresh = list(index.get(sorted(fresh)).values()) if fresh else []
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        from groundset.verify.answerable import MIN_COVERAGE, question_coverage
+
+        hits = self.index.search(query, k)
+        seen = {h.chunk.id for h in hits}
+        return hits + [
+            Hit(chunk=c, score=0.0)
+            for c in self.fresh
+            if c.id not in seen and question_coverage(query, c.text) >= MIN_COVERAGE
+        ]
+
+
 def reverify(
     project: Project,
     state: ProjectState,
@@ -36,20 +58,32 @@ def reverify(
     current: set[str],
     summary: PhaseSummary,
     say: Say,
+    fresh: set[str] | None = None,
 ) -> None:
-    """Re-verify every kept sample citing a chunk the index no longer holds; retire the ones
-    that no longer hold, with their reasons."""
+    """Re-verify every kept sample citing a chunk the index no longer holds, and, when ``fresh``
+    (the ids of new and changed sections) holds any, every kept ``unanswerable`` sample against
+    them too; retire the ones that no longer hold, with their reasons."""
+    from groundset.verify.answerable import UNANSWERABLE
+
     done = state.reverified(phase.id)
     affected = []
     for record in state.records("kept"):
         sample = Sample.model_validate(without_verdict(record))
-        if sample.id not in done and not _cited(sample) <= current:
+        changed = not _cited(sample) <= current
+        if sample.id not in done and (changed or (fresh and sample.task == UNANSWERABLE)):
             affected.append((sample, record))
     if affected:
-        say(f"re-verifying {len(affected)} kept samples that cite changed or removed sections")
-        verifier = sample_verifier(project, index, state, frozenset(s.id for s, _ in affected))
+        asking = sum(s.task == UNANSWERABLE and _cited(s) <= current for s, _ in affected)
+        say(
+            f"re-verifying {len(affected) - asking} kept samples that cite changed or removed"
+            " sections" + (f" and {asking} unanswerable ones that new sections may answer"
+                           if asking else "")
+        )  # fmt: skip
+        exclude = frozenset(s.id for s, _ in affected)
+        corpus = FreshSections(index, fresh or set())
+        verifier = sample_verifier(project, index, state, exclude, corpus=corpus)
         with closing(verifier):
-            _reverify_each(phase.id, affected, verifier, index, state)
+            _reverify_each(phase.id, affected, verifier, index, state, current)
     summary.reverified = state.reverified(phase.id)
     retired = state.retire_reasons()
     counted: Counter[str] = Counter()
@@ -65,8 +99,10 @@ def _reverify_each(
     verifier: SampleVerifier,
     index: Index,
     state: ProjectState,
+    current: set[str],
 ) -> None:
-    """Re-verify each affected kept sample against the current chunks: kept, or retired."""
+    """Re-verify each affected kept sample against the current chunks: kept, or retired (a
+    sample whose sections changed with ``source_changed`` among its reasons)."""
     for sample, record in affected:
         rebased = _rebase(sample, index)
         if rebased is None:
@@ -80,7 +116,8 @@ def _reverify_each(
             state.reverify(phase, sample.id, "kept", [], new_record)
         else:
             # Kept as it was checked: citing the current chunks, with the failing verdict.
-            reasons = list(dict.fromkeys(["source_changed", *verdict.reasons]))
+            changed = ["source_changed"] if not _cited(sample) <= current else []
+            reasons = list(dict.fromkeys([*changed, *verdict.reasons]))
             new_record["retired"] = {"reasons": reasons, "phase": phase}
             state.reverify(phase, sample.id, "retired", reasons, new_record)
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from groundset.generate.settings import GenerateSettings
     from groundset.ground import Index
     from groundset.verify import SampleVerifier
+    from groundset.verify.answerable import CorpusSearch
 
 __all__ = ["Sections", "StreamVerifier", "budget_left", "fill", "round_size", "sample_verifier"]
 
@@ -269,10 +270,15 @@ def _generate(
 
 
 def sample_verifier(
-    project: Project, index: Index, state: ProjectState, exclude: frozenset[str] = frozenset()
+    project: Project,
+    index: Index,
+    state: ProjectState,
+    exclude: frozenset[str] = frozenset(),
+    corpus: CorpusSearch | None = None,
 ) -> SampleVerifier:
     """The project's verifier, knowing every kept sample but ``exclude`` as a possible duplicate
-    or repeated question.
+    or repeated question; ``corpus`` is where it looks for an answer to an ``unanswerable``
+    sample's question (by default the index).
 
     Raises:
         UsageError: the checker cannot be built with the project's options.
@@ -282,7 +288,9 @@ def sample_verifier(
     options, filters = split_options(project.verify.options)
     checker = make_checker(project.verify.checker, options)
     translator = translator_for(options)
-    verifier = SampleVerifier(index, checker, project.language, filters, translator, index.embedder)
+    verifier = SampleVerifier(
+        index, checker, project.language, filters, translator, index.embedder, corpus
+    )
     for record in state.records("kept"):
         if record["id"] not in exclude:
             verifier.remember(Sample.model_validate(without_verdict(record)))

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from groundset.records import Citation, Sample
+from groundset.verify.answerable import UNANSWERABLE, answer_statement
 from groundset.verify.evidence import claim_stems
 from groundset.verify.text import mask_code, split_sentences, unmask_code
 
@@ -98,7 +99,8 @@ def sample_claims(sample: Sample) -> list[ClaimToCheck]:
     """The generator's claims, then the answer's clauses that none of them covers.
 
     A clause is covered when every content word of it is in one listed claim: that claim, with
-    its citations, already checks it.
+    its citations, already checks it. The answer of an ``unanswerable`` sample written as
+    generation writes it states nothing but its quote (:func:`answer_statement`).
     """
     # A translated answer's sentence cites nothing: it is checked as the answer's clauses are.
     listed = [
@@ -111,8 +113,11 @@ def sample_claims(sample: Sample) -> list[ClaimToCheck]:
         for c in sample.claims
     ]
     listed_stems = [set(claim_stems(c.text)) for c in sample.claims]
+    answer = sample_text(sample)[1]
+    if sample.task == UNANSWERABLE:
+        answer = answer_statement(sample) or ""
     clauses = []
-    for clause in split_claims(sample_text(sample)[1]):
+    for clause in split_claims(answer):
         stems = set(claim_stems(clause))
         if not any(stems <= covered for covered in listed_stems):
             clauses.append(ClaimToCheck(clause, clause, from_answer=True))

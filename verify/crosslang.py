@@ -201,10 +201,15 @@ class Translator:
             user = f"A: {rendering}\nB: {text}"
         else:
             user = f"A (English): {rendering}\nB ({language_name(language)}): {text}"
-        messages = [
-            {"role": "system", "content": SAME_PROMPT},
-            {"role": "user", "content": user},
-        ]
+        return self.yes_probability(SAME_PROMPT, user)
+
+    def yes_probability(self, system: str, user: str) -> float:
+        """The probability that the model answers a yes-or-no question "yes" (its first token).
+
+        Raises:
+            VerificationError: the model cannot be reached.
+        """
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         body = {"messages": messages, "max_tokens": 1, "logprobs": True, "top_logprobs": 10}
         completion = self._call(body)
         return _yes_probability(completion.text, completion.logprobs)

@@ -25,7 +25,14 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    it: ``incomplete_answer``); a "why" answered with no cause, purpose or condition
    (``no_reason_given``), a question about "this notebook" or "the above example", which
    only the generator saw (``vague_question``), and a "default", "only" or "always" that no
-   passage states (``unstated_qualifier``).
+   passage states (``unstated_qualifier``);
+6. for a sample whose question the docs should not answer (task ``unanswerable``), and that
+   nothing above refused: the whole corpus is searched for its question, and it is refused
+   ``answerable`` when a section found answers it, that section named in the verdict
+   (``answered_by``; :mod:`groundset.verify.answerable`). The filters that read a question as
+   one its passages answer (``unanswerable``, ``no_reason_given``, a "default" asked about in
+   ``unstated_qualifier``) do not apply to it, nor those of an answer's own wording
+   (``copies_source``, ``incomplete_answer``): its answer is written by code around a quote.
 
 A sample is kept only when nothing refused it and every claim is supported.
 """
@@ -36,7 +43,13 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from groundset.languages import primary_language
-from groundset.records import Chunk, ClaimVerdict, Reason, Sample, Verdict
+from groundset.records import Chunk, ClaimVerdict, Reason, Sample, Source, Verdict
+from groundset.verify.answerable import (
+    UNANSWERABLE,
+    AnsweringSearch,
+    AnswerReader,
+    CorpusSearch,
+)
 from groundset.verify.base import Checker, Support
 from groundset.verify.claims import ClaimToCheck, sample_claims, sample_text
 from groundset.verify.crosslang import CrossClaim, CrossLanguageChecker, Translator
@@ -56,6 +69,7 @@ from groundset.verify.filters import (
 from groundset.verify.language import is_language
 from groundset.verify.quotes import find_quote
 from groundset.verify.repeats import QuestionEmbedder, QuestionRepeats
+from groundset.verify.section_reader import SectionReader
 from groundset.verify.text import fold
 
 __all__ = ["ChunkLookup", "DictChunkLookup", "SampleVerifier"]
@@ -93,6 +107,12 @@ class SampleVerifier:
             refused ``unreadable_language``.
         question_embedder: the embedder of the index the samples were written from, to find
             questions that repeat a kept one in other words; without one, that check is off.
+        corpus: where the question of an ``unanswerable`` sample is looked for: the whole
+            corpus; by default ``chunks`` when it searches (an index does), else that check is
+            off.
+        reader: what decides that a section found answers such a question; by default the
+            ``translator`` model (:class:`~groundset.verify.section_reader.SectionReader`),
+            and without either that check is off.
     """
 
     def __init__(
@@ -103,6 +123,8 @@ class SampleVerifier:
         options: FilterOptions | None = None,
         translator: Translator | None = None,
         question_embedder: QuestionEmbedder | None = None,
+        corpus: CorpusSearch | None = None,
+        reader: AnswerReader | None = None,
     ) -> None:
         self.chunks = chunks
         self.checker = checker
@@ -111,6 +133,13 @@ class SampleVerifier:
         self.options = options or FilterOptions()
         self.dedup = Deduplicator(self.options.near_duplicate)
         self.repeats = QuestionRepeats(question_embedder, self.options.repeat_cosine)
+        if corpus is None and isinstance(chunks, CorpusSearch):
+            corpus = chunks
+        if reader is None and translator is not None:
+            reader = SectionReader(translator)
+        self.answers = (
+            AnsweringSearch(corpus, reader) if corpus is not None and reader is not None else None
+        )
 
     def close(self) -> None:
         """Stop what the translator started (a local model server), if anything."""
@@ -149,6 +178,11 @@ class SampleVerifier:
             problem = self.cross.translates(sample.source_question, question, sample.language)
             if problem is not None:
                 reasons.append(problem)
+        answered_by = None
+        if sample.task == UNANSWERABLE and not reasons and all(c.supported for c in claims):
+            answered_by = self._answered_by(sample.source_question or question)
+            if answered_by is not None:
+                reasons.append("answerable")
 
         accepted = not reasons and all(c.supported for c in claims)
         if accepted:
@@ -161,7 +195,17 @@ class SampleVerifier:
             reasons=list(dict.fromkeys([*reasons, *(r for c in claims for r in c.reasons)])),
             checker=self.checker.name,
             translated=self.cross.how(sample.language) if cross_language else None,
+            answered_by=answered_by,
         )
+
+    def _answered_by(self, question: str) -> Source | None:
+        """The section of the corpus that answers ``question``, if the check is on and one does."""
+        found = self.answers.find(question) if self.answers is not None else None
+        if found is None:
+            return None
+        chunk = found.chunk
+        return Source(chunk_id=chunk.id, content_sha256=chunk.content_sha256,
+                      doc_url=chunk.doc_url, heading_path=chunk.heading_path)  # fmt: skip
 
     def _text_problems(self, sample: Sample, question: str, answer: str) -> list[Reason]:
         reasons: list[Reason] = []
@@ -188,22 +232,33 @@ class SampleVerifier:
         headings = {c.heading_path for c in found.values()} | {
             s.heading_path for s in sample.sources
         }
-        if copies_source(answer, passages, self.options) or _is_heading(answer, headings):
+        # A question the docs should not answer is not held to its passages' words; what it asks
+        # is looked for in the whole corpus instead (verify()). Its answer is written by code
+        # around a verbatim quote: copying and announcing are not its own.
+        asks_passages = sample.task != UNANSWERABLE
+        if asks_passages and (
+            copies_source(answer, passages, self.options) or _is_heading(answer, headings)
+        ):
             reasons.append("copies_source")
         # A question in another language than its passages shares no words with them.
-        if passages and not cross_language and unanswerable(question, passages, self.options):
+        if (
+            asks_passages
+            and passages
+            and not cross_language
+            and unanswerable(question, passages, self.options)
+        ):
             reasons.append("unanswerable")
         if sample.record is None and restates_question(question, answer, self.options):
             reasons.append("restates_question")
-        if sample.record is None and incomplete_answer(answer):
+        if sample.record is None and asks_passages and incomplete_answer(answer):
             reasons.append("incomplete_answer")
         # Question forms are read in English; another language's are left to its reader.
         if sample.record is None and not cross_language:
-            if gives_no_reason(question, answer):
+            if asks_passages and gives_no_reason(question, answer):
                 reasons.append("no_reason_given")
             if vague_question(question):
                 reasons.append("vague_question")
-            if unstated_qualifier(question, answer, passages):
+            if unstated_qualifier(question if asks_passages else "", answer, passages):
                 reasons.append("unstated_qualifier")
         return reasons
 

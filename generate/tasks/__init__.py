@@ -12,6 +12,7 @@ from groundset.generate.tasks.evol import EvolTask
 from groundset.generate.tasks.instruct import InstructTask
 from groundset.generate.tasks.qa import QaTask
 from groundset.generate.tasks.schema import SchemaTask
+from groundset.generate.tasks.unanswerable import UnanswerableTask
 
 __all__ = ["TASKS", "Task", "get_task"]
 
@@ -21,6 +22,7 @@ TASKS: dict[str, Callable[[GenerateSettings, Api], Task]] = {
     "instruct": InstructTask,
     "evol": EvolTask,
     "schema": SchemaTask,
+    "unanswerable": UnanswerableTask,
 }
 
 

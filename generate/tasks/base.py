@@ -69,8 +69,9 @@ class Task(Protocol):
         """The per-sample values of the prompt, besides ``passages``."""
         ...
 
-    def sample_fields(self, output: dict[str, Any]) -> dict[str, Any]:
-        """The :class:`~groundset.records.Sample` fields of a validated output, but claims."""
+    def sample_fields(self, output: dict[str, Any], passages: tuple[Chunk, ...]) -> dict[str, Any]:
+        """The :class:`~groundset.records.Sample` fields of a validated output, but claims,
+        written from its ``passages`` (the plan's, in order)."""
         ...
 
 
@@ -92,12 +93,13 @@ def evidence_fields(n_passages: int, translated: bool, choices: Choices = None) 
     return {"evidence": (evidence_list(n_passages, choices), ...)}
 
 
-def evidence_list(n_passages: int, choices: Choices = None) -> Any:
-    """The annotated type of an output's ``evidence``: 1 to 3 citations of passages 1..n."""
+def evidence_list(n_passages: int, choices: Choices = None, most: int = MAX_CLAIMS) -> Any:
+    """The annotated type of an output's ``evidence``: 1 to ``most`` citations of passages
+    1..n."""
     if choices is not None and len(choices) != n_passages:
         raise ValueError(f"{len(choices)} lists of choices for {n_passages} passages")
     citation = _citation(n_passages) if choices is None else _chosen_citation(choices)
-    return Annotated[list[citation], Field(min_length=1, max_length=MAX_CLAIMS)]  # type: ignore[valid-type]
+    return Annotated[list[citation], Field(min_length=1, max_length=most)]  # type: ignore[valid-type]
 
 
 def claim_list(n_passages: int, translated: bool, choices: Choices = None) -> Any:

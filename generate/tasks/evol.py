@@ -20,7 +20,7 @@ from groundset.generate.prompts import PromptTemplate, escape_fence
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks.base import Choices, TaskOutput
 from groundset.generate.tasks.qa import qa_output_model
-from groundset.records import Sample
+from groundset.records import Chunk, Sample
 
 __all__ = ["EVOLUTIONS", "EvolTask"]
 
@@ -80,7 +80,7 @@ class EvolTask:
         """The evolution and the original sample, fenced as untrusted text."""
         return {"style": plan.style, "origin": _original(plan.origin)}
 
-    def sample_fields(self, output: dict[str, Any]) -> dict[str, Any]:
+    def sample_fields(self, output: dict[str, Any], passages: tuple[Chunk, ...]) -> dict[str, Any]:
         """``question`` and ``answer``."""
         return {"question": output["question"], "answer": output["answer"]}
 

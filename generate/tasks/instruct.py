@@ -12,6 +12,7 @@ from groundset.generate.passages import PassagePlan, PassageSource, even_plan
 from groundset.generate.prompts import PromptTemplate
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks.base import Choices, TaskOutput, evidence_fields
+from groundset.records import Chunk
 
 __all__ = ["InstructTask"]
 
@@ -40,7 +41,7 @@ class InstructTask:
         """The asker."""
         return {"persona": plan.persona}
 
-    def sample_fields(self, output: dict[str, Any]) -> dict[str, Any]:
+    def sample_fields(self, output: dict[str, Any], passages: tuple[Chunk, ...]) -> dict[str, Any]:
         """``messages``: the instruction from the user, the response from the assistant."""
         return {
             "messages": [

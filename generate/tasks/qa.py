@@ -12,6 +12,7 @@ from groundset.generate.passages import PassagePlan, PassageSource, even_plan
 from groundset.generate.prompts import PromptTemplate
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks.base import Choices, TaskOutput, evidence_fields
+from groundset.records import Chunk
 
 __all__ = ["QaTask", "qa_output_model"]
 
@@ -46,7 +47,7 @@ class QaTask:
         """The asker and the kind of question."""
         return {"persona": plan.persona, "style": plan.style}
 
-    def sample_fields(self, output: dict[str, Any]) -> dict[str, Any]:
+    def sample_fields(self, output: dict[str, Any], passages: tuple[Chunk, ...]) -> dict[str, Any]:
         """``question`` and ``answer``."""
         return {"question": output["question"], "answer": output["answer"]}
 

@@ -17,6 +17,7 @@ from groundset.generate.passages import PassagePlan, PassageSource, even_plan
 from groundset.generate.prompts import PromptTemplate
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks.base import Choices, TaskOutput, evidence_fields
+from groundset.records import Chunk
 
 __all__ = ["SchemaTask"]
 
@@ -72,7 +73,7 @@ class SchemaTask:
         """None besides the passages."""
         return {}
 
-    def sample_fields(self, output: dict[str, Any]) -> dict[str, Any]:
+    def sample_fields(self, output: dict[str, Any], passages: tuple[Chunk, ...]) -> dict[str, Any]:
         """``record``."""
         return {"record": output["record"]}
 

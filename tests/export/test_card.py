@@ -159,3 +159,35 @@ def test_the_card_states_diversity_question_types_and_repeats_apart(
         f"({len(sections) / 378:.0%}) and {len(pages)} of its 24 pages ({len(pages) / 24:.0%})."
         in card
     )
+
+
+def test_the_card_says_what_unanswerable_samples_are_and_how_many_were_answerable() -> None:
+    from groundset.export.card import dataset_card
+    from groundset.export.judged import JudgedSample
+    from groundset.records import Sample, Verdict
+
+    from records_builder import drf_sections, make_sample
+
+    one, two = drf_sections()[:2]
+    kept = [
+        Sample.model_validate(make_sample(f"u{n}", [section], task="unanswerable"))
+        for n, section in enumerate((one, two, one))
+    ]
+    refused = Sample.model_validate(make_sample("u3", [two], task="unanswerable"))
+    answered_by = refused.sources[0]
+    rejected = [
+        JudgedSample(refused, Verdict(sample_id="u3", accepted=False, reasons=["answerable"],
+                                      answered_by=answered_by)),
+        JudgedSample(refused, Verdict(sample_id="u4", accepted=False, reasons=["too_short"])),
+    ]  # fmt: skip
+    card = dataset_card(
+        [(s, Verdict(sample_id=s.id, accepted=True)) for s in kept], ["train"] * 3, rejected,
+        formats=["openai"], eval_fraction=0.1, seed=0,
+    )  # fmt: skip
+    assert "| unanswerable | 3 |" in card
+    assert (
+        "The 3 `unanswerable` samples ask what the documentation does not answer: each answer says"
+        " so and points at the nearest section (heading and URL), quoting one sentence of it"
+        " (2 sections pointed at)." in card
+    )
+    assert "(`answerable`: 1 refused)." in card

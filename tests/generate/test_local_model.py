@@ -33,6 +33,8 @@ from groundset.generate.local_models import (
 )
 from groundset.generate.local_server import default_cache_dir
 from groundset.records import Chunk, Sample
+from groundset.verify import DictChunkLookup, SampleVerifier, make_checker
+from groundset.verify.answerable import unanswered_answer
 from groundset.verify.language import is_language
 
 INJECTION = (
@@ -189,6 +191,35 @@ def test_every_quote_of_every_task_is_verbatim_on_the_default_model(
     assert written["schema.en"][0].record is not None
     assert all(s.generator.model == DEFAULT_LOCAL_MODEL for v in written.values() for s in v)
     assert written["qa.en"][0].generator.prompt_version == "qa.v5"
+
+
+@pytest.mark.slow
+def test_the_default_model_writes_valid_unanswerable_samples(
+    local_model: LocalModelServer, drf_passage_chunks: list[Chunk], tmp_path: Path
+) -> None:
+    # Two samples on real DRF sections: each question is the model's, each quote one of its
+    # passage's sentences, and the answer around them is the cited section's own pointer; the
+    # verifier finds the quote and checks nothing else of the answer (the corpus search, the
+    # question's own check, needs an index: tests/verify/test_answerable.py).
+    chunks = {c.id: c for c in drf_passage_chunks}
+    settings = GenerateSettings(max_passages=2, cache_path=tmp_path / "calls.sqlite")
+    out = tmp_path / "unanswerable.jsonl"
+    summary = generate_samples(
+        MemoryPassages(drf_passage_chunks), out, count=2, task="unanswerable", settings=settings
+    )
+    assert summary.written == 2, summary.rejected
+    verifier = SampleVerifier(DictChunkLookup(drf_passage_chunks), make_checker("calibrated"))
+    for sample in read_samples(out):
+        ((quote, found),) = verbatim([sample], chunks)
+        assert found, quote
+        nearest = chunks[sample.claims[0].citations[0].chunk_id]
+        assert sample.answer == unanswered_answer(nearest, quote)
+        assert sample.question and len(sample.question.split()) >= 4
+        assert quote not in sample.question
+        assert sample.generator.prompt_version == "unanswerable.v1"
+        verdict = verifier.verify(sample)
+        assert [c.text for c in verdict.claims] == [quote]
+        assert all(c.supported for c in verdict.claims), verdict
 
 
 @pytest.mark.slow

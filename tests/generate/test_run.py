@@ -101,7 +101,7 @@ def test_output_invalid_twice_is_rejected_as_invalid_json_with_its_raw_output(
     for record in rejected:
         assert record["verdict"] == {
             "sample_id": record["id"], "accepted": False, "claims": [],
-            "reasons": ["invalid_json"], "checker": "", "translated": None,
+            "reasons": ["invalid_json"], "checker": "", "translated": None, "answered_by": None,
         }  # fmt: skip
         assert record["raw_output"] == ['{"question": "Why?"}'] * 2
         assert "answer: Field required" in record["error"]

@@ -12,9 +12,10 @@ from drf_passages import MemoryPassages
 from groundset.errors import UsageError
 from groundset.generate import GenerateSettings, generate_samples
 from groundset.generate.tasks import TASKS, get_task
+from groundset.generate.tasks.unanswerable import UNANSWERED_KINDS
 from groundset.records import Sample
 
-from scripted import Reply, ScriptedServer, valid_answer
+from scripted import Reply, ScriptedServer, passage_of, valid_answer
 
 RECORD_SCHEMA = {
     "type": "object",
@@ -44,7 +45,7 @@ def schema_settings(server: ScriptedServer, tmp_path: Path, schema: dict[str, An
 
 
 def test_the_tasks_by_name() -> None:
-    assert set(TASKS) == {"qa", "instruct", "evol", "schema"}
+    assert set(TASKS) == {"qa", "instruct", "evol", "schema", "unanswerable"}
 
 
 def test_schema_records_follow_the_users_schema(passages: MemoryPassages, tmp_path: Path) -> None:
@@ -140,3 +141,57 @@ def test_qa_picks_its_evidence_first_for_chat_models_and_asks_first_for_base_mod
     assert "Example" not in chat.template.prefix.template
     assert list(chat.output_model(1, False).model_fields) == ["evidence", "question", "answer"]
     assert list(base.output_model(1, False).model_fields) == ["question", "evidence", "answer"]
+
+
+def unanswered(body: dict[str, Any]) -> Reply:
+    """An unanswerable output quoting the first sentence of the last passage."""
+    n = 2 if "<<<PASSAGE 2 |" in body["messages"][-1]["content"] else 1
+    quote = passage_of(body, n)[1].strip().split(". ")[0][:100]
+    question = "Can the cache key of a throttle include the client's country?"
+    return Reply(json.dumps({"evidence": [{"passage": n, "quote": quote}], "question": question}))
+
+
+def test_an_unanswerable_answer_is_written_around_the_models_quote_and_question(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    # The model gives one quote and the question; the answer, with the quoted section's own
+    # heading and URL, is written by code.
+    server = ScriptedServer(lambda n, body: unanswered(body))
+    settings = GenerateSettings(base_url=server.url, model="m", max_passages=3, cache=False,
+                                seed=2)  # fmt: skip
+    out = tmp_path / "unanswerable.jsonl"
+    summary = generate_samples(passages, out, count=2, task="unanswerable", settings=settings)
+    server.close()
+    assert summary.written == 2, summary.rejected
+    body = server.requests[0][1]
+    system = body["messages"][0]["content"]
+    assert "that the passages do NOT answer" in system and "Example" not in system
+    # Each question asks about a kind of detail docs often leave out, not the settings' styles.
+    asked = [b["messages"][-1]["content"].split("Asks about: ")[1].split("\n")[0]
+             for _, b in server.requests]  # fmt: skip
+    assert asked and set(asked) <= set(UNANSWERED_KINDS)
+    schema = body["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["evidence"]["maxItems"] == 1
+    assert list(schema["properties"]) == ["evidence", "question"]
+    chunks = {c.id: c for c in passages.chunks()}
+    for line in out.read_text().splitlines():
+        sample = Sample.model_validate_json(line)
+        assert sample.task == "unanswerable"
+        assert sample.generator.prompt_version == "unanswerable.v1"
+        (claim,) = sample.claims
+        (citation,) = claim.citations
+        nearest = chunks[citation.chunk_id]
+        assert nearest.id == sample.sources[min(1, len(sample.sources) - 1)].chunk_id
+        assert citation.quote in nearest.text and claim.text == citation.quote
+        assert sample.question == "Can the cache key of a throttle include the client's country?"
+        assert sample.answer == (
+            f'The documentation does not say. The closest section, "{nearest.heading_path}" '
+            f'({nearest.doc_url}), says: "{citation.quote}"'
+        )
+
+
+def test_unanswerable_samples_are_written_in_their_sources_language() -> None:
+    task = get_task("unanswerable")
+    assert "Example" not in task.template.prefix.template
+    with pytest.raises(UsageError, match="in their sources' language"):
+        task.output_model(2, translated=True)

@@ -57,6 +57,7 @@ def make_project(indexed_old: Path) -> Callable[..., Path]:
         generate: str = "",
         budget: str = "",
         export: str = 'formats = ["openai", "parquet"]',
+        verify: str = "",
     ) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         urls = ", ".join(f'"{url}{page}"' for page in (*CHANGED, *UNCHANGED))
@@ -65,7 +66,7 @@ def make_project(indexed_old: Path) -> Callable[..., Path]:
             f'name = "drf"\nlanguage = "en"\n\n[sources]\nurls = [{urls}]\n\n'
             "[crawl]\nfollow_links = false\nuse_sitemaps = false\n\n"
             f"[tasks]\n{tasks}\n\n[generate]\n{generate}\n\n[budget]\n{budget}\n\n"
-            f"[export]\n{export}\n",
+            f"[export]\n{export}\n" + (f"\n[verify]\n{verify}\n" if verify else ""),
             encoding="utf-8",
         )
         index = folder / "drf" / "corpus" / "index"

@@ -235,3 +235,54 @@ def test_the_diversity_section_counts_what_is_covered_asked_and_refused_as_repea
     assert "cite 300 sections of 17 pages (the corpus was not given" in _text(
         alone.get_element_by_id("diversity")
     )
+
+
+def test_unanswerable_questions_show_their_nearest_section_and_what_answers_one(
+    tmp_path: Path,
+) -> None:
+    # One kept unanswerable sample, and one refused because another section answers it: the
+    # page lists each with the section its answer points at, and names the answering one.
+    from groundset.records import Chunk
+    from groundset.verify.answerable import unanswered_answer
+
+    cache, settings, other = drf_sections()[:3]
+
+    def asked(sample_id: str, question: str, section: object) -> dict:
+        sample = make_sample(sample_id, [section], task="unanswerable")
+        chunk = Chunk(
+            id=section.chunk_id,
+            text=section.text,
+            doc_url=section.doc_url,
+            heading_path=section.heading_path,
+            content_sha256=section.content_sha256,
+        )
+        quote = sample["claims"][0]["citations"][0]["quote"]
+        return {**sample, "question": question, "answer": unanswered_answer(chunk, quote)}
+
+    kept_sample = asked("unanswered", "Which Redis client does it recommend?", cache)
+    refused = asked("answered", "How do I set the page size?", other)
+    verdict = verdict_for(refused, reasons=["answerable"])
+    verdict["answered_by"] = {"chunk_id": settings.chunk_id, "doc_url": settings.doc_url,
+                              "content_sha256": settings.content_sha256,
+                              "heading_path": settings.heading_path}  # fmt: skip
+    kept, rejected = tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl"
+    kept.write_text(json.dumps(with_verdict(kept_sample, verdict_for(kept_sample))) + "\n")
+    rejected.write_text(json.dumps(with_verdict(refused, verdict)) + "\n")
+    page = _page(write_report(kept, rejected, tmp_path / "r.html"))
+    section = page.get_element_by_id("unanswerable")
+    rows = [[_text(td) for td in tr.findall("td")] for tr in section.iter("tr")]
+    rows = [r for r in rows if r]
+    assert rows == [
+        ["Which Redis client does it recommend?", f"{cache.heading_path} · {cache.doc_url}"],
+        [
+            "How do I set the page size?",
+            f"{other.heading_path} · {other.doc_url}",
+            f"{settings.heading_path} · {settings.doc_url}",
+        ],
+    ]
+    assert "1 kept and 1 rejected unanswerable samples; 1 rejected because" in _text(section)
+    item = page.get_element_by_id("rejected-list").find("details")
+    assert f"nearest section: {other.heading_path}" in _text(item)
+    (answering,) = [c for c in item.find_class("claim") if "answered by" in _text(c)]
+    assert _text(answering.find_class("src")[0]) == f"{settings.heading_path} · {settings.doc_url}"
+    assert "unanswerable: kept 1" in _tooltips(page)

@@ -1,0 +1,157 @@
+"""Unanswerable samples as a reader sees them: generate, verify, and write the items to label.
+
+The ``unanswerable`` task asks a question the docs do not answer and points at the nearest
+section (``generate/tasks/unanswerable.py``); the verifier refuses it ``answerable`` when a
+section of the corpus answers it (``verify/answerable.py``). Whether the kept ones are really
+unanswerable, and whether the pointer is right, only a reader can say. Steps (each resumes):
+
+1. ``generate``: ``--count`` samples per site (``--sites``, two tuned fixture sites by default)
+   with a bundled model, on the indexed corpora under ``--work`` (``benchmarks/kept_set.py
+   corpora``), then the verifier ``groundset run`` uses (calibrated checker, the bundled reader
+   for the corpus search) on them: ``<run>.verdicts.jsonl`` beside each run (``verify`` does
+   this step alone again);
+2. ``items``: every generated sample, shuffled by a hash of its id, as ``OUT/reading.jsonl``
+   (what readers see: the question, the answer, the nearest section the answer points at, and
+   the top sections a search of the whole corpus returns for the question, none of groundset's
+   verdicts) and ``OUT/items.jsonl`` (the same with the sample and its verdict, to merge the
+   labels with). The brief: ``benchmarks/data/unanswerable_labelling.md``.
+
+    python benchmarks/unanswerable_set.py generate|verify --work DIR [--model M --count N ...]
+    python benchmarks/unanswerable_set.py items --work DIR --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from groundset.generate import GenerateSettings, LocalModelServer, generate_samples
+from groundset.ground import Index
+from groundset.records import Chunk, Sample, Verdict
+from groundset.verify import SampleVerifier, make_checker
+from groundset.verify.answerable import SEARCHED, UNANSWERABLE
+from groundset.verify.crosslang import make_translator
+
+SITES = ("drf", "mdbook-guide")
+MODEL = "qwen2.5-coder-1.5b-instruct"
+
+
+def run_file(work: Path, site: str, model: str) -> Path:
+    """Where one site's unanswerable samples by one model go."""
+    return work / "samples" / f"{site}.{model}.{UNANSWERABLE}.jsonl"
+
+
+def generate(work: Path, model: str, count: int, sites: list[str], seed: int) -> None:
+    """``count`` samples per site, then the verdicts."""
+    with LocalModelServer(model):
+        for n, site in enumerate(sites):
+            started = time.monotonic()
+            with Index.open(work / site) as index:
+                settings = GenerateSettings(
+                    local_model=model, seed=seed + n, cache_path=work / "llm-cache.sqlite"
+                )
+                summary = generate_samples(
+                    index, run_file(work, site, model), count=count, task=UNANSWERABLE,
+                    settings=settings,
+                )  # fmt: skip
+            minutes = (time.monotonic() - started) / 60
+            print(f"{site} {model}: {summary} ({minutes:.1f} min)", file=sys.stderr, flush=True)
+    for site in sites:
+        verify_run(work, site, model)
+
+
+def verify_run(work: Path, site: str, model: str) -> Counter[str]:
+    """The verdict on every sample of one run, as ``<run>.verdicts.jsonl``."""
+    out = run_file(work, site, model)
+    counts: Counter[str] = Counter()
+    translator = make_translator(cache_path=work / "reader-cache.sqlite")
+    with Index.open(work / site) as index:
+        verifier = SampleVerifier(index, make_checker("calibrated"), "en", translator=translator)
+        lines = []
+        try:
+            for line in out.read_text(encoding="utf-8").splitlines():
+                verdict = verifier.verify(Sample.model_validate_json(line))
+                counts.update(verdict.reasons or ["kept"])
+                lines.append(verdict.model_dump_json())
+        finally:
+            verifier.close()
+    out.with_suffix(".verdicts.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{site} {model}: {dict(counts)}", file=sys.stderr)
+    return counts
+
+
+def _section(chunk: Chunk) -> dict[str, str]:
+    return {"page": chunk.doc_url, "heading": chunk.heading_path, "text": chunk.text}
+
+
+def items(work: Path) -> list[dict[str, Any]]:
+    """Every generated sample with its nearest section and the sections the search found."""
+    rows = []
+    for path in sorted((work / "samples").glob(f"*.{UNANSWERABLE}.jsonl")):
+        site, model = path.name.split(".", 1)[0], ".".join(path.name.split(".")[1:-2])
+        verdicts_file = path.with_suffix(".verdicts.jsonl")
+        verdicts = [
+            Verdict.model_validate_json(line)
+            for line in verdicts_file.read_text(encoding="utf-8").splitlines()
+        ]
+        with Index.open(work / site) as index:
+            lines = path.read_text(encoding="utf-8").splitlines()
+            for line, verdict in zip(lines, verdicts, strict=True):
+                sample = Sample.model_validate_json(line)
+                cited = sample.claims[0].citations[0].chunk_id
+                nearest = index.get([cited])[cited]
+                found = [h.chunk for h in index.search(sample.question or "", SEARCHED)]
+                item = hashlib.sha256(f"{site}|{model}|{sample.id}".encode()).hexdigest()[:12]
+                rows.append({
+                    "item": item, "site": site, "model": model,
+                    "question": sample.question, "answer": sample.answer,
+                    "nearest": _section(nearest),
+                    "searched": [_section(c) for c in found],
+                    "sample": sample.model_dump(mode="json", exclude_none=True),
+                    "verdict": verdict.model_dump(mode="json", exclude_none=True),
+                })  # fmt: skip
+    rows.sort(key=lambda r: r["item"])
+    return rows
+
+
+def reading(row: dict[str, Any]) -> dict[str, Any]:
+    """What a reader is shown: no verdict, no site or model."""
+    keys = ("item", "question", "answer", "nearest", "searched")
+    return {k: row[k] for k in keys}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["generate", "verify", "items"])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/groundset-kept-set"))
+    parser.add_argument("--model", default=MODEL)
+    parser.add_argument("--count", type=int, default=10, help="samples per site")
+    parser.add_argument("--seed", type=int, default=300, help="the first site's seed")
+    parser.add_argument("--sites", nargs="+", default=list(SITES))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/unans"))
+    args = parser.parse_args()
+    if args.step == "generate":
+        generate(args.work, args.model, args.count, args.sites, args.seed)
+        return 0
+    if args.step == "verify":
+        for site in args.sites:
+            verify_run(args.work, site, args.model)
+        return 0
+    rows = items(args.work)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "items.jsonl").open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    with (args.out / "reading.jsonl").open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(reading(r), ensure_ascii=False) + "\n" for r in rows)
+    print(f"{len(rows)} items in {args.out / 'reading.jsonl'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
