@@ -18,6 +18,15 @@ unanswerable, and whether the pointer is right, only a reader can say. Steps (ea
 
     python benchmarks/unanswerable_set.py generate|verify --work DIR [--model M --count N ...]
     python benchmarks/unanswerable_set.py items --work DIR --out DIR
+    python benchmarks/unanswerable_set.py merge --out DIR --labels A B
+    python benchmarks/unanswerable_set.py measure [--write]
+
+3. ``merge``: the two readers' label files (``OUT/items.jsonl`` beside them) into the labelled set
+   (``benchmarks/data/unanswerable_set.jsonl``): every item with each label both readers gave
+   alike, and ``keep`` only where they agreed on it;
+4. ``measure``: what the verifier decided (the verdicts stored with the items: the reader model
+   is slow to run again) against the labels: the share of kept samples readers keep, the share of
+   answered questions refused ``answerable``, and of unanswered ones refused all the same.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ from groundset.verify.crosslang import make_translator
 
 SITES = ("drf", "mdbook-guide")
 MODEL = "qwen2.5-coder-1.5b-instruct"
+DATA = Path(__file__).resolve().parent / "data" / "unanswerable_set.jsonl"
+LABELS = ("plausible", "unanswered", "pointer", "keep")
 
 
 def run_file(work: Path, site: str, model: str) -> Path:
@@ -126,16 +137,99 @@ def reading(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
+def merge(items_file: Path, label_files: list[Path], out: Path) -> dict[str, int]:
+    """The items with the labels both readers gave alike (a label they split on left out)."""
+    rows = {r["item"]: r for r in _read(items_file)}
+    first, second = ({r["item"]: r for r in _read(f)} for f in label_files)
+    merged, agreed = [], Counter[str]()
+    for item, row in sorted(rows.items()):
+        a, b = first[item], second[item]
+        labels = {k: int(a[k]) for k in LABELS if int(a[k]) == int(b[k])}
+        agreed.update(labels.keys())
+        keep = {k: row[k] for k in ("item", "site", "model", "question", "answer", "nearest")}
+        merged.append({**keep, "verdict": row["verdict"], **labels,
+                       "reasons": [a["reason"], b["reason"]]})  # fmt: skip
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in merged), "utf-8")
+    return {"items": len(merged), **{f"agreed_{k}": agreed[k] for k in LABELS}}
+
+
+def measure(data: Path = DATA) -> dict[str, Any]:
+    """The stored verdicts against the readers' agreed labels."""
+    rows = _read(data)
+    kept = [r for r in rows if r["verdict"]["accepted"] and "keep" in r]
+    answered = [r for r in rows if r.get("unanswered") == 0]
+    unanswered = [r for r in rows if r.get("unanswered") == 1]
+
+    def refused(part: list[dict[str, Any]]) -> int:
+        return sum("answerable" in r["verdict"]["reasons"] for r in part)
+
+    return {
+        "samples": len(rows),
+        "kept": len(kept),
+        "kept_readers_keep": sum(r["keep"] for r in kept),
+        "readers_keep": sum(r.get("keep", 0) for r in rows),
+        "answered": len(answered),
+        "answered_refused_answerable": refused(answered),
+        "unanswered": len(unanswered),
+        "unanswered_refused_answerable": refused(unanswered),
+        "kept_implausible": sum(r.get("plausible") == 0 for r in kept),
+    }
+
+
+#: Where the verifier reads the measured precision of tasks other than qa from.
+TASK_PRECISION = (
+    Path(__file__).resolve().parents[1] / "verify" / "calibration" / "task_precision.json"
+)
+
+
+def write_precision(data: Path = DATA, out: Path = TASK_PRECISION) -> dict[str, Any]:
+    """Store the kept samples and those readers keep in ``task_precision.json`` (the dataset
+    card and the report state it for a run's unanswerable samples)."""
+    rows = _read(data)
+    figures = measure(data)
+    sites = sorted({r["site"] for r in rows})
+    entry = {
+        "kept": figures["kept"],
+        "kept_good": figures["kept_readers_keep"],
+        "models": sorted({r["model"] for r in rows}),
+        "measured_on": (
+            f"{len(rows)} samples the bundled {' and '.join(sorted({r['model'] for r in rows}))} "
+            f"wrote on {len(sites)} fixture docs sites ({', '.join(sites)}), labelled twice by "
+            "readers blind to the verdict"
+        ),
+    }
+    stored = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    stored[UNANSWERABLE] = entry
+    out.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return entry
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["generate", "verify", "items"])
+    parser.add_argument("step", choices=["generate", "verify", "items", "merge", "measure"])
     parser.add_argument("--work", type=Path, default=Path("/tmp/groundset-kept-set"))
     parser.add_argument("--model", default=MODEL)
     parser.add_argument("--count", type=int, default=10, help="samples per site")
     parser.add_argument("--seed", type=int, default=300, help="the first site's seed")
     parser.add_argument("--sites", nargs="+", default=list(SITES))
     parser.add_argument("--out", type=Path, default=Path("/tmp/unans"))
+    parser.add_argument("--labels", type=Path, nargs=2, help="the two readers' label files")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--write", action="store_true", help="measure: store the precision")
     args = parser.parse_args()
+    if args.step == "merge":
+        print(merge(args.out / "items.jsonl", args.labels, args.data))
+        return 0
+    if args.step == "measure":
+        for key, value in measure(args.data).items():
+            print(f"{key:32} {value}")
+        if args.write:
+            print(write_precision(args.data))
+        return 0
     if args.step == "generate":
         generate(args.work, args.model, args.count, args.sites, args.seed)
         return 0

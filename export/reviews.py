@@ -28,6 +28,7 @@ from groundset.statefile import drop_partial_line
 from groundset.verify.precision import (
     REVIEW_REPLACES_AT,
     measured_precision,
+    task_precision,
     threshold_of,
     wilson_interval,
 )
@@ -437,6 +438,11 @@ def precision_statement(
                 f"{other} of these {len(kept)} samples are of another task, language or model, "
                 "for which it was not measured."
             )
+    tasks = task_precision()
+    for task in sorted({s.task for s, _ in kept} & tasks.keys()):
+        count = sum(s.task == task for s, _ in kept)
+        verb = "is" if count == 1 else "are"
+        out.append(f"Of the kept samples, {count} {verb} {tasks[task].line()}.")
     if review is not None and review.kept_reviewed:
         out.append(
             f"Your review has read {review.kept_reviewed} kept samples; from "

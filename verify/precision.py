@@ -34,8 +34,10 @@ __all__ = [
     "REVIEW_REPLACES_AT",
     "MeasuredPrecision",
     "OperatingPoint",
+    "TaskPrecision",
     "checker_label",
     "measured_precision",
+    "task_precision",
     "threshold_for",
     "threshold_of",
     "wilson_interval",
@@ -116,6 +118,42 @@ def measured_precision() -> MeasuredPrecision:
     data = json.loads(stored.read_text(encoding="utf-8"))
     points = tuple(OperatingPoint(**p) for p in data["points"])
     return MeasuredPrecision(data["checker"], tuple(data["models"]), data["measured_on"], points)
+
+
+@dataclass(frozen=True)
+class TaskPrecision:
+    """What the default verifier keeps of one task other than qa, against readers' labels
+    (``calibration/task_precision.json``, written by each task's benchmark)."""
+
+    task: str
+    kept: int
+    kept_good: int
+    #: The models whose samples of the task it was measured on.
+    models: tuple[str, ...]
+    measured_on: str
+
+    def line(self) -> str:
+        """The figure in words, with its interval."""
+        lo, hi = wilson_interval(self.kept_good, self.kept)
+        share = self.kept_good / self.kept if self.kept else 0.0
+        return (
+            f"{self.task}: readers keep {self.kept_good} of the {self.kept} such samples "
+            f"groundset kept, {share:.0%} (95% interval {lo:.0%}-{hi:.0%}), measured on "
+            f"{self.measured_on}"
+        )
+
+
+@cache
+def task_precision() -> dict[str, TaskPrecision]:
+    """The shipped measurements of the tasks other than qa, by task."""
+    stored = files("groundset.verify").joinpath("calibration", "task_precision.json")
+    data = json.loads(stored.read_text(encoding="utf-8"))
+    return {
+        task: TaskPrecision(
+            task, entry["kept"], entry["kept_good"], tuple(entry["models"]), entry["measured_on"]
+        )
+        for task, entry in data.items()
+    }
 
 
 def checker_label(threshold: float | None) -> str:

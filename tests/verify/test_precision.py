@@ -22,6 +22,7 @@ from groundset.verify import make_checker
 from groundset.verify.precision import (
     checker_label,
     measured_precision,
+    task_precision,
     threshold_for,
     threshold_of,
 )
@@ -105,3 +106,23 @@ def test_the_dataset_states_the_measured_precision_until_a_review_replaces_it(
     assert reviewed.startswith("Precision (the share of kept samples a careful reader keeps): 90%")
     (unmeasured,) = precision_statement(_kept(make_sample, "nli"), None)
     assert "not measured for the checker nli" in unmeasured
+
+
+def test_the_dataset_states_what_readers_kept_of_a_task_measured_on_its_own(
+    make_sample: Callable[..., Any],
+) -> None:
+    measured = task_precision()["unanswerable"]
+    stored = json.loads(
+        (Path(__file__).parents[2] / "verify" / "calibration" / "task_precision.json").read_text()
+    )["unanswerable"]
+    assert (measured.kept, measured.kept_good) == (stored["kept"], stored["kept_good"])
+    qa = _kept(make_sample, "calibrated", n=2, model="qwen2.5-coder-1.5b-instruct")
+    unanswerable = [
+        (s.model_copy(update={"task": "unanswerable", "id": f"u{i}"}), v)
+        for i, (s, v) in enumerate(qa)
+    ]
+    lines = precision_statement([*qa, *unanswerable[:1]], None)
+    assert lines[-1] == f"Of the kept samples, 1 is {measured.line()}."
+    assert f"readers keep {stored['kept_good']} of the {stored['kept']} such samples" in lines[-1]
+    # A run of qa alone is not told about other tasks.
+    assert not any("unanswerable" in line for line in precision_statement(qa, None))
