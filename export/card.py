@@ -14,6 +14,7 @@ from groundset.export.sections import CorpusSection, nearest_section
 from groundset.export.split import SPLITS
 from groundset.records import Sample, Verdict
 from groundset.verify.answerable import UNANSWERABLE
+from groundset.verify.multihop import MULTIHOP, pages_cited
 
 __all__ = ["dataset_card"]
 
@@ -136,6 +137,7 @@ def dataset_card(
         "\n## Tasks\n",
         _counts(tasks, "task"),
         *_unanswerable(samples, rejected),
+        *_multihop(samples, rejected),
         *_diversity(diversity(samples, _verdicts(rejected), sections)),
         "\n## Models\n",
         _counts(models, "model"),
@@ -172,6 +174,24 @@ def _unanswerable(samples: Sequence[Sample], rejected: Sequence[JudgedSample] | 
             if j.sample is not None and j.sample.task == UNANSWERABLE and j.verdict.answered_by
         )
         line += f" (`answerable`: {answered} refused)"
+    return [line + ".\n"]
+
+
+def _multihop(samples: Sequence[Sample], rejected: Sequence[JudgedSample] | None) -> list[str]:
+    """What the ``multihop`` samples are, and how their need for two sections was checked."""
+    asked = [s for s in samples if s.task == MULTIHOP]
+    if not asked:
+        return []
+    pages = sum(1 for s in asked if len(pages_cited(s)) > 1)
+    line = (
+        f"\nThe {len(asked)} `multihop` samples ask what needs two sections or more: each quotes "
+        f"two, each quote citing its own section ({pages} of them from two pages or more). "
+        "Each answer was checked against each cited section alone, and a sample was refused "
+        "when one section supports all of it"
+    )
+    if rejected is not None:
+        single = sum(1 for j in rejected if "single_hop" in j.verdict.reasons)
+        line += f" (`single_hop`: {single} refused)"
     return [line + ".\n"]
 
 

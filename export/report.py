@@ -8,8 +8,9 @@ Sections of the page, in order: totals; kept and rejected by reason; claim score
 against unsupported; samples per task and language; coverage of the corpus by document and
 section; diversity (sections and pages cited, question types, samples refused as repeats);
 questions the docs do not answer (``unanswerable``: each with the nearest section it points at,
-and the section that answers one refused ``answerable``); then the samples themselves, each with
-its claims and the cited text with the quote marked.
+and the section that answers one refused ``answerable``); questions that need two sections
+(``multihop``: each refused ``single_hop`` with the section that answers it alone); then the
+samples themselves, each with its claims and the cited text with the quote marked.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from groundset.export.sections import (
 )
 from groundset.records import Claim, ClaimVerdict, Sample, Source
 from groundset.verify.answerable import UNANSWERABLE
+from groundset.verify.multihop import MULTIHOP, pages_cited
 
 __all__ = ["render_report", "report_command", "write_report"]
 
@@ -298,6 +300,7 @@ def render_report(
             )
         ),
         _unanswerable_section(kept, rejected),
+        _multihop_section(kept, rejected),
         _sample_list("kept", "Kept samples", _kept_order(kept), KEPT_SHOWN, sections),
         _sample_list(
             "rejected", "Rejected samples", _rejected_order(rejected), REJECTED_SHOWN, sections
@@ -319,6 +322,35 @@ def _diversity_section(figures: Diversity) -> str:
         " another language counts as other):</p>"
         f"{bar_chart(bars, width=460, label_width=120)}"
         f'<p class="note">{_e(figures.repeats_line())}</p></section>'
+    )
+
+
+def _multihop_section(kept: Sequence[JudgedSample], rejected: Sequence[JudgedSample]) -> str:
+    """The questions that need two sections: how many, over how many pages, and each refused
+    ``single_hop`` with the section that answers it alone."""
+    asked = [j.sample for j in kept if j.sample is not None and j.sample.task == MULTIHOP]
+    refused = [j for j in rejected if j.sample is not None and j.sample.task == MULTIHOP]
+    single = [j for j in refused if "single_hop" in j.verdict.reasons]
+    if not asked and not refused:
+        return ""
+    pages = sum(1 for s in asked if len(pages_cited(s)) > 1)
+    rows = "".join(
+        f"<tr><td>{_e(j.sample.question or '')}</td>"
+        f"<td>{_e(_where(j.verdict.answered_by))}</td></tr>"
+        for j in single[:UNANSWERABLE_SHOWN]
+        if j.sample is not None
+    )
+    return (
+        '<section class="card" id="multihop"><h2>Questions that need two sections</h2>'
+        f'<p class="note">{len(asked)} kept multihop samples ({pages} citing two pages or more)'
+        f" and {len(refused)} rejected; {len(single)} rejected because one section answers"
+        " alone (single_hop).</p>"
+        + (
+            f"<table><tr><th>rejected question</th><th>answered alone by</th></tr>{rows}</table>"
+            if single
+            else ""
+        )
+        + "</section>"
     )
 
 
@@ -495,6 +527,8 @@ def _item(j: JudgedSample, texts: dict[tuple[str, str], str], extra: str = "") -
     body += [_answer_check(sample, v, texts) for v in j.verdict.claims if id(v) not in matched]
     if sample.task == UNANSWERABLE:
         body.append(_nearest(sample, j.verdict.answered_by, texts))
+    if sample.task == MULTIHOP and j.verdict.answered_by is not None:
+        body.append(_alone(j.verdict.answered_by, texts))
     return (
         f'<details><summary><span class="id">{_e(sample.id)}</span>'
         f'<span class="q">{_e(prompt)}</span><span class="tag">{_e(sample.task)}</span>'
@@ -514,6 +548,16 @@ def _nearest(sample: Sample, answered_by: Source | None, texts: dict[tuple[str, 
             f'<div class="src">{_e(_where(answered_by))}</div>{shown}</div>'
         )
     return out
+
+
+def _alone(section: Source, texts: dict[tuple[str, str], str]) -> str:
+    """The one section that answers a multi-hop sample refused ``single_hop``."""
+    text = texts.get((section.doc_url, section.heading_path), "")
+    shown = f"<blockquote>{_e(text[: 2 * CONTEXT_CHARS])}</blockquote>" if text else ""
+    return (
+        '<div class="claim bad"><div>answered by one section alone (single_hop)</div>'
+        f'<div class="src">{_e(_where(section))}</div>{shown}</div>'
+    )
 
 
 def _turns(sample: Sample) -> str:

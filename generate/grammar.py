@@ -5,7 +5,9 @@ fixes the key order and the separators of ``json.dumps`` (``", "`` and ``": "``)
 examples in a prompt look exactly like what the model must write, and it bounds every string and
 array: unbounded, a small model runs on to ``max_tokens``.
 
-Supported: objects (every property required, in order), arrays with ``maxItems``, strings with
+Supported: objects (every property required, in order), arrays with ``maxItems`` and fixed
+``prefixItems`` (a tuple: how ``multihop`` holds its first quote to one passage and its second
+to another), strings with
 ``maxLength``, ``enum`` and ``const`` of strings or integers, integers with a small
 ``minimum``..``maximum`` range, booleans, ``anyOf`` / ``oneOf`` (alternatives: how a citation
 ties a passage number to the sentences of that passage) and ``$ref`` into ``$defs``.
@@ -71,6 +73,11 @@ class _Builder:
         kind = node.get("type")
         if kind == "object":
             return self.object(node, name)
+        if kind == "array" and "prefixItems" in node:
+            if "items" in node:
+                raise ValueError(f"prefixItems followed by more items in {name}")
+            fixed = [self.rule(n, f"{name}-{i}") for i, n in enumerate(node["prefixItems"], 1)]
+            return '"[" ' + ' ", " '.join(fixed) + ' "]"'
         if kind == "array":
             item = self.rule(node["items"], f"{name}-item")
             low = int(node.get("minItems", 0))

@@ -18,7 +18,7 @@ from groundset.errors import GenerationError
 from groundset.generate.settings import GenerateSettings
 from groundset.records import Chunk, Hit, Sample
 
-__all__ = ["PassagePlan", "PassageSource", "even_plan", "plan_passages"]
+__all__ = ["PassagePlan", "PassageSource", "even_plan", "plan_passages", "related_passages"]
 
 
 class PassageSource(Protocol):
@@ -86,7 +86,7 @@ def plan_passages(
     for i in range(count):
         primary = primaries[i % len(primaries)]
         extra = rng.randint(0, max_passages - 1)
-        related = _related(source, primary, extra, min_chars) if extra else []
+        related = related_passages(source, primary, extra, min_chars) if extra else []
         plans.append(PassagePlan(i, (primary, *related), rng.choice(personas), rng.choice(styles)))
     return plans
 
@@ -114,14 +114,23 @@ def _round_robin(chunks: list[Chunk], min_chars: int, rng: random.Random) -> lis
     return dealt
 
 
-def _related(source: PassageSource, primary: Chunk, n: int, min_chars: int) -> list[Chunk]:
+def related_passages(
+    source: PassageSource, primary: Chunk, n: int, min_chars: int, *, other_pages: bool = False
+) -> list[Chunk]:
+    """Up to ``n`` sections that retrieval finds nearest to ``primary``, best first.
+
+    With ``other_pages``, sections of other pages come before those of the primary's own page
+    (``multihop`` wants facts spread over pages), from a few more hits.
+    """
     query = f"{primary.heading_path or primary.title}\n{primary.text[:300]}"
+    hits = [hit.chunk for hit in source.search(query, k=n + (8 if other_pages else 3))]
+    if other_pages:
+        hits.sort(key=lambda chunk: chunk.doc_url == primary.doc_url)
     found: list[Chunk] = []
     # A section another page repeats word for word (DRF's parsers and renderers pages describe
     # the same YAML package in the same words) is shown once: its copy adds nothing to read.
     shown = {_body(primary)}
-    for hit in source.search(query, k=n + 3):
-        chunk = hit.chunk
+    for chunk in hits:
         if chunk.id != primary.id and len(chunk.text) >= min_chars and _body(chunk) not in shown:
             found.append(chunk)
             shown.add(_body(chunk))

@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--count", type=int, required=True, help="samples the output should hold")
     gen.add_argument("--out", type=Path, required=True, metavar="SAMPLES.jsonl")
     gen.add_argument(
-        "--task", default="qa", help="qa (default), instruct, evol, schema or unanswerable"
+        "--task",
+        default="qa",
+        help="qa (default), instruct, evol, schema, unanswerable or multihop",
     )
     gen.add_argument("--language", default="en", help="language to write samples in (code)")
     gen.add_argument("--llm-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")

@@ -49,6 +49,7 @@ Reason = Literal[
     "vague_question",
     "unstated_qualifier",
     "answerable",
+    "single_hop",
     "source_changed",
     "source_removed",
     "translation_mismatch",
@@ -173,5 +174,6 @@ class Verdict(_Record):
     #: "translated back and compared with its rendering by MODEL", or "not checked: ...".
     translated: str | None = None
     #: For a sample whose question the docs should not answer (task ``unanswerable``): the
-    #: section of the corpus found to answer it, when one was (reason ``answerable``).
+    #: section of the corpus found to answer it, when one was (reason ``answerable``). For a
+    #: ``multihop`` sample refused ``single_hop``: the one cited section that answers it alone.
     answered_by: Source | None = None

@@ -333,7 +333,7 @@ language = "{language}"
 # max_pages = 200
 
 [tasks]
-# Kept samples wanted of each task: qa, instruct, evol, schema, unanswerable.
+# Kept samples wanted of each task: qa, instruct, evol, schema, unanswerable, multihop.
 qa = 20
 
 [generate]

@@ -32,7 +32,11 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    (``answered_by``; :mod:`groundset.verify.answerable`). The filters that read a question as
    one its passages answer (``unanswerable``, ``no_reason_given``, a "default" asked about in
    ``unstated_qualifier``) do not apply to it, nor those of an answer's own wording
-   (``copies_source``, ``incomplete_answer``): its answer is written by code around a quote.
+   (``copies_source``, ``incomplete_answer``): its answer is written by code around a quote;
+7. for a sample whose question needs two sections (task ``multihop``), and that nothing above
+   refused: refused ``single_hop`` when its claims cite fewer than two sections, or when one
+   cited section alone supports every statement of its answer, by the same checker; that
+   section is named in the verdict (``answered_by``; :mod:`groundset.verify.multihop`).
 
 A sample is kept only when nothing refused it and every claim is supported.
 """
@@ -67,6 +71,7 @@ from groundset.verify.filters import (
     vague_question,
 )
 from groundset.verify.language import is_language
+from groundset.verify.multihop import MULTIHOP, single_hop
 from groundset.verify.quotes import find_quote
 from groundset.verify.repeats import QuestionEmbedder, QuestionRepeats
 from groundset.verify.section_reader import SectionReader
@@ -183,6 +188,11 @@ class SampleVerifier:
             answered_by = self._answered_by(sample.source_question or question)
             if answered_by is not None:
                 reasons.append("answerable")
+        if sample.task == MULTIHOP and not reasons and all(c.supported for c in claims):
+            hop = single_hop(sample, found, self.checker)
+            if hop is not None:
+                reasons.append("single_hop")
+                answered_by = hop.section
 
         accepted = not reasons and all(c.supported for c in claims)
         if accepted:

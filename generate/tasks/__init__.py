@@ -10,6 +10,7 @@ from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks.base import Task
 from groundset.generate.tasks.evol import EvolTask
 from groundset.generate.tasks.instruct import InstructTask
+from groundset.generate.tasks.multihop import MultihopTask
 from groundset.generate.tasks.qa import QaTask
 from groundset.generate.tasks.schema import SchemaTask
 from groundset.generate.tasks.unanswerable import UnanswerableTask
@@ -23,6 +24,7 @@ TASKS: dict[str, Callable[[GenerateSettings, Api], Task]] = {
     "evol": EvolTask,
     "schema": SchemaTask,
     "unanswerable": UnanswerableTask,
+    "multihop": MultihopTask,
 }
 
 

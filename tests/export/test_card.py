@@ -191,3 +191,37 @@ def test_the_card_says_what_unanswerable_samples_are_and_how_many_were_answerabl
         " (2 sections pointed at)." in card
     )
     assert "(`answerable`: 1 refused)." in card
+
+
+def test_the_card_says_what_multihop_samples_are_and_how_many_were_single_hops() -> None:
+    from groundset.export.card import dataset_card
+    from groundset.export.judged import JudgedSample
+    from groundset.records import Sample, Verdict
+
+    from records_builder import drf_sections, make_sample
+
+    sections = drf_sections()
+    one, two = sections[0], sections[1]
+    elsewhere = next(s for s in sections if s.doc_url != one.doc_url)
+    kept = [
+        Sample.model_validate(make_sample("m0", [one, two], task="multihop")),
+        Sample.model_validate(make_sample("m1", [one, elsewhere], task="multihop")),
+    ]
+    refused = Sample.model_validate(make_sample("m2", [one, two], task="multihop"))
+    rejected = [
+        JudgedSample(refused, Verdict(sample_id="m2", accepted=False, reasons=["single_hop"],
+                                      answered_by=refused.sources[0])),
+        JudgedSample(refused, Verdict(sample_id="m3", accepted=False, reasons=["too_short"])),
+    ]  # fmt: skip
+    card = dataset_card(
+        [(s, Verdict(sample_id=s.id, accepted=True)) for s in kept], ["train"] * 2, rejected,
+        formats=["openai"], eval_fraction=0.1, seed=0,
+    )  # fmt: skip
+    assert "| multihop | 2 |" in card
+    pages = 1 if one.doc_url == two.doc_url else 2
+    assert (
+        "The 2 `multihop` samples ask what needs two sections or more: each quotes two, each "
+        f"quote citing its own section ({pages} of them from two pages or more). Each answer was "
+        "checked against each cited section alone, and a sample was refused when one section "
+        "supports all of it (`single_hop`: 1 refused)." in card
+    )

@@ -11,6 +11,7 @@ from drf_passages import MemoryPassages
 
 from groundset.errors import UsageError
 from groundset.generate import GenerateSettings, generate_samples
+from groundset.generate.grammar import schema_to_gbnf
 from groundset.generate.tasks import TASKS, get_task
 from groundset.generate.tasks.unanswerable import UNANSWERED_KINDS
 from groundset.records import Sample
@@ -45,7 +46,7 @@ def schema_settings(server: ScriptedServer, tmp_path: Path, schema: dict[str, An
 
 
 def test_the_tasks_by_name() -> None:
-    assert set(TASKS) == {"qa", "instruct", "evol", "schema", "unanswerable"}
+    assert set(TASKS) == {"qa", "instruct", "evol", "schema", "unanswerable", "multihop"}
 
 
 def test_schema_records_follow_the_users_schema(passages: MemoryPassages, tmp_path: Path) -> None:
@@ -195,3 +196,91 @@ def test_unanswerable_samples_are_written_in_their_sources_language() -> None:
     assert "Example" not in task.template.prefix.template
     with pytest.raises(UsageError, match="in their sources' language"):
         task.output_model(2, translated=True)
+
+
+def test_multihop_plans_a_section_with_its_nearest_sections_of_other_pages_first(
+    passages: MemoryPassages,
+) -> None:
+    task = get_task("multihop", GenerateSettings(seed=3, max_passages=3))
+    plans = task.plan(passages, 12)
+    assert len(plans) == 12
+    for plan in plans:
+        primary, *related = plan.passages
+        # Two related sections each, none the primary, every one of another page: the six
+        # DRF pages share words enough for search to find other pages' sections first.
+        assert len(related) == 2
+        assert all(c.id != primary.id and c.doc_url != primary.doc_url for c in related)
+    # The primaries are the even plan's: the corpus covered as qa covers it.
+    qa = get_task("qa", GenerateSettings(seed=3, max_passages=3)).plan(passages, 12)
+    assert [p.passages[0].id for p in plans] == [p.passages[0].id for p in qa]
+    # max_passages 2: one related section each.
+    two = get_task("multihop", GenerateSettings(seed=3, max_passages=2)).plan(passages, 4)
+    assert {len(p.passages) for p in two} == {2}
+
+
+def test_multihop_output_must_quote_two_passages() -> None:
+    task = get_task("multihop")
+    assert task.template.version == "multihop.v1"
+    assert "Example" not in task.template.prefix.template
+    model = task.output_model(3, False)
+    assert list(model.model_fields) == ["evidence", "question", "answer"]
+    one = {"passage": 1, "quote": "Throttles limit requests."}
+    other = {"passage": 2, "quote": "Pagination is off."}
+    asked = {"question": "How do throttles and pages work?", "answer": "They do."}
+    assert model.model_validate({"evidence": [one, other], **asked})
+    for evidence in ([one, one], [one, {**one, "quote": "Another."}]):
+        with pytest.raises(ValueError, match="two different passages"):
+            model.model_validate({"evidence": evidence, **asked})
+    with pytest.raises(ValueError, match="at least 2 items"):
+        model.model_validate({"evidence": [one], **asked})
+    translated = task.output_model(2, True)
+    claim = {"citations": [one], "text": "Inasema.", "source_text": "It says."}
+    with pytest.raises(ValueError, match="two different passages"):
+        translated.model_validate({"claims": [claim, claim], **asked})
+
+
+def test_a_multihop_grammar_holds_the_first_quote_to_passage_1_and_the_second_to_another() -> None:
+    choices = (("Throttles limit requests.",), (), ("Pagination is off.", "Pages are numbered."))
+    schema = get_task("multihop").output_model(3, False, choices).model_json_schema()
+    grammar = dict(line.split(" ::= ", 1) for line in schema_to_gbnf(schema).splitlines())
+    assert grammar["root-evidence"] == '"[" QuoteOfPassage1 ", " QuoteOfPassage3 "]"'
+    assert grammar["QuoteOfPassage3-quote"] == (
+        '"\\"Pagination is off.\\"" | "\\"Pages are numbered.\\""'
+    )
+    # Only passage 1 has a sentence: nothing to pair it with, so the quotes are free text,
+    # held to two passages when the output is validated.
+    loose = get_task("multihop").output_model(2, False, (("Throttles limit requests.",), ()))
+    assert "QuoteOfPassage1" not in json.dumps(loose.model_json_schema())
+
+
+def two_hops(body: dict[str, Any]) -> Reply:
+    """A multihop output quoting the first sentence of passage 1 and of passage 2."""
+    quotes = [passage_of(body, n)[1].strip().split(". ")[0][:100] for n in (1, 2)]
+    evidence = [{"passage": n, "quote": q} for n, q in zip((1, 2), quotes, strict=True)]
+    answer = f"{quotes[0]}; {quotes[1]}"
+    return Reply(json.dumps({"evidence": evidence, "question": "How do the two relate?",
+                             "answer": answer}))  # fmt: skip
+
+
+def test_a_multihop_sample_cites_each_quote_to_its_own_section(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    server = ScriptedServer(lambda n, body: two_hops(body))
+    settings = GenerateSettings(base_url=server.url, model="m", cache=False, seed=5)
+    out = tmp_path / "multihop.jsonl"
+    summary = generate_samples(passages, out, count=3, task="multihop", settings=settings)
+    server.close()
+    assert summary.written == 3, summary.rejected
+    system = server.requests[0][1]["messages"][0]["content"]
+    assert "needs facts from two different passages" in system
+    chunks = {c.id: c for c in passages.chunks()}
+    for line in out.read_text().splitlines():
+        sample = Sample.model_validate_json(line)
+        assert sample.task == "multihop" and sample.generator.prompt_version == "multihop.v1"
+        first, second = sample.claims
+        assert first.citations[0].chunk_id == sample.sources[0].chunk_id
+        assert second.citations[0].chunk_id == sample.sources[1].chunk_id
+        for claim in (first, second):
+            (citation,) = claim.citations
+            assert claim.text == citation.quote in chunks[citation.chunk_id].text
+        assert sample.sources[0].doc_url != sample.sources[1].doc_url

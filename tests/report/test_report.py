@@ -286,3 +286,33 @@ def test_unanswerable_questions_show_their_nearest_section_and_what_answers_one(
     (answering,) = [c for c in item.find_class("claim") if "answered by" in _text(c)]
     assert _text(answering.find_class("src")[0]) == f"{settings.heading_path} · {settings.doc_url}"
     assert "unanswerable: kept 1" in _tooltips(page)
+
+
+def test_multihop_questions_show_the_section_that_answers_a_single_hop_alone(
+    tmp_path: Path,
+) -> None:
+    # One kept multihop sample over two pages, and one refused single_hop: the page counts
+    # them and names the section that answers the refused one alone, in the list and the item.
+    sections = drf_sections()
+    one = sections[0]
+    other = next(s for s in sections if s.doc_url != one.doc_url)
+    kept_sample = {**make_sample("two", [one, other], task="multihop"), "question": "Both?"}
+    refused = {**make_sample("one", [one, other], task="multihop"), "question": "One?"}
+    verdict = verdict_for(refused, reasons=["single_hop"])
+    verdict["answered_by"] = {"chunk_id": one.chunk_id, "doc_url": one.doc_url,
+                              "content_sha256": one.content_sha256,
+                              "heading_path": one.heading_path}  # fmt: skip
+    kept, rejected = tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl"
+    kept.write_text(json.dumps(with_verdict(kept_sample, verdict_for(kept_sample))) + "\n")
+    rejected.write_text(json.dumps(with_verdict(refused, verdict)) + "\n")
+    page = _page(write_report(kept, rejected, tmp_path / "r.html"))
+    section = page.get_element_by_id("multihop")
+    assert (
+        "1 kept multihop samples (1 citing two pages or more) and 1 rejected; 1 rejected"
+        " because one section answers alone (single_hop)." in _text(section)
+    )
+    rows = [[_text(td) for td in tr.findall("td")] for tr in section.iter("tr")]
+    assert [r for r in rows if r] == [["One?", f"{one.heading_path} · {one.doc_url}"]]
+    item = page.get_element_by_id("rejected-list").find("details")
+    (alone,) = [c for c in item.find_class("claim") if "answered by one section" in _text(c)]
+    assert _text(alone.find_class("src")[0]) == f"{one.heading_path} · {one.doc_url}"

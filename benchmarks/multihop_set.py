@@ -1,0 +1,180 @@
+"""Multi-hop samples as a reader sees them: generate, verify, and write the items to label.
+
+The ``multihop`` task asks a question whose answer needs two sections, preferably of two pages,
+each quote citing its own section (``generate/tasks/multihop.py``); the verifier refuses it
+``single_hop`` when one cited section supports the whole answer (``verify/multihop.py``).
+Whether the kept ones really need both sections, and whether their answers are supported, only
+a reader can say. Steps (each resumes):
+
+1. ``generate``: ``--count`` samples per site (``--sites``, two tuned fixture sites by default)
+   with a bundled model, on the indexed corpora under ``--work`` (``benchmarks/kept_set.py
+   corpora``, or copies of them), then the verifier ``groundset run`` uses (calibrated checker)
+   on them: ``<run>.verdicts.jsonl`` beside each run (``verify`` does this step alone again).
+   Beside it, ``<run>.reader.jsonl``: for each sample, the bundled reader's P(yes) that each
+   cited section alone answers the question (``verify/section_reader.py``), which decides
+   nothing yet: set against the labels it says whether that reader could find single hops;
+2. ``items``: every generated sample, shuffled by a hash of its id, as ``OUT/reading.jsonl``
+   (what readers see: the question, the answer, and the sections it was written from, none of
+   groundset's verdicts) and ``OUT/items.jsonl`` (the same with the sample, its verdict and
+   the reader's scores, to merge the labels with). The brief:
+   ``benchmarks/data/multihop_labelling.md``.
+
+    python benchmarks/multihop_set.py generate|verify --work DIR [--model M --count N ...]
+    python benchmarks/multihop_set.py items --work DIR --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from groundset.generate import GenerateSettings, LocalModelServer, generate_samples
+from groundset.ground import Index
+from groundset.records import Chunk, Sample, Verdict
+from groundset.verify import SampleVerifier, make_checker
+from groundset.verify.crosslang import make_translator
+from groundset.verify.multihop import MULTIHOP
+from groundset.verify.section_reader import SectionReader
+
+SITES = ("drf", "mdbook-guide")
+MODEL = "qwen2.5-coder-1.5b-instruct"
+
+
+def run_file(work: Path, site: str, model: str) -> Path:
+    """Where one site's multihop samples by one model go."""
+    return work / "samples" / f"{site}.{model}.{MULTIHOP}.jsonl"
+
+
+def generate(work: Path, model: str, count: int, sites: list[str], seed: int) -> None:
+    """``count`` samples per site, then the verdicts."""
+    with LocalModelServer(model):
+        for n, site in enumerate(sites):
+            started = time.monotonic()
+            with Index.open(work / site) as index:
+                settings = GenerateSettings(
+                    local_model=model, seed=seed + n, cache_path=work / "llm-cache.sqlite"
+                )
+                summary = generate_samples(
+                    index, run_file(work, site, model), count=count, task=MULTIHOP,
+                    settings=settings,
+                )  # fmt: skip
+            minutes = (time.monotonic() - started) / 60
+            print(f"{site} {model}: {summary} ({minutes:.1f} min)", file=sys.stderr, flush=True)
+    for site in sites:
+        verify_run(work, site, model)
+
+
+def verify_run(work: Path, site: str, model: str) -> Counter[str]:
+    """The verdict on every sample of one run (``<run>.verdicts.jsonl``), and the reader's
+    P(yes) that each cited section answers its question alone (``<run>.reader.jsonl``)."""
+    out = run_file(work, site, model)
+    counts: Counter[str] = Counter()
+    translator = make_translator(cache_path=work / "reader-cache.sqlite")
+    reader = SectionReader(translator)
+    verdicts, scores = [], []
+    with Index.open(work / site) as index:
+        verifier = SampleVerifier(index, make_checker("calibrated"), "en")
+        try:
+            for line in out.read_text(encoding="utf-8").splitlines():
+                sample = Sample.model_validate_json(line)
+                verdict = verifier.verify(sample)
+                counts.update(verdict.reasons or ["kept"])
+                verdicts.append(verdict.model_dump_json())
+                cited = _cited(sample, index)
+                asked = [(sample.question or "", c.text) for c in cited]
+                p_yes = reader.answers(asked)
+                scores.append(json.dumps({
+                    "sample_id": sample.id, "threshold": reader.threshold,
+                    "p_yes": {c.id: round(p, 4) for c, p in zip(cited, p_yes, strict=True)},
+                }))  # fmt: skip
+        finally:
+            translator.close()
+    out.with_suffix(".verdicts.jsonl").write_text("\n".join(verdicts) + "\n", encoding="utf-8")
+    out.with_suffix(".reader.jsonl").write_text("\n".join(scores) + "\n", encoding="utf-8")
+    print(f"{site} {model}: {dict(counts)}", file=sys.stderr)
+    return counts
+
+
+def _cited(sample: Sample, index: Index) -> list[Chunk]:
+    """The distinct sections a sample's claims cite, in order."""
+    ids = list(dict.fromkeys(c.chunk_id for claim in sample.claims for c in claim.citations))
+    found = index.get(ids)
+    return [found[i] for i in ids if i in found]
+
+
+def _section(chunk: Chunk) -> dict[str, str]:
+    return {"page": chunk.doc_url, "heading": chunk.heading_path, "text": chunk.text}
+
+
+def _read_lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def items(work: Path) -> list[dict[str, Any]]:
+    """Every generated sample with the sections it was written from."""
+    rows = []
+    for path in sorted((work / "samples").glob(f"*.{MULTIHOP}.jsonl")):
+        site, model = path.name.split(".", 1)[0], ".".join(path.name.split(".")[1:-2])
+        judged = _read_lines(path.with_suffix(".verdicts.jsonl"))
+        verdicts = [Verdict.model_validate_json(v) for v in judged]
+        scores = [json.loads(s) for s in _read_lines(path.with_suffix(".reader.jsonl"))]
+        with Index.open(work / site) as index:
+            lines = _read_lines(path)
+            for line, verdict, score in zip(lines, verdicts, scores, strict=True):
+                sample = Sample.model_validate_json(line)
+                ids = [s.chunk_id for s in sample.sources]
+                found = index.get(ids)
+                item = hashlib.sha256(f"{site}|{model}|{sample.id}".encode()).hexdigest()[:12]
+                rows.append({
+                    "item": item, "site": site, "model": model,
+                    "question": sample.question, "answer": sample.answer,
+                    "sections": [_section(found[i]) for i in ids if i in found],
+                    "sample": sample.model_dump(mode="json", exclude_none=True),
+                    "verdict": verdict.model_dump(mode="json", exclude_none=True),
+                    "reader": score,
+                })  # fmt: skip
+    rows.sort(key=lambda r: r["item"])
+    return rows
+
+
+def reading(row: dict[str, Any]) -> dict[str, Any]:
+    """What a reader is shown: no verdict, no site, model or reader scores."""
+    keys = ("item", "question", "answer", "sections")
+    return {k: row[k] for k in keys}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["generate", "verify", "items"])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/groundset-kept-set"))
+    parser.add_argument("--model", default=MODEL)
+    parser.add_argument("--count", type=int, default=10, help="samples per site")
+    parser.add_argument("--seed", type=int, default=400, help="the first site's seed")
+    parser.add_argument("--sites", nargs="+", default=list(SITES))
+    parser.add_argument("--out", type=Path, default=Path("/tmp/multihop"))
+    args = parser.parse_args()
+    if args.step == "generate":
+        generate(args.work, args.model, args.count, args.sites, args.seed)
+        return 0
+    if args.step == "verify":
+        for site in args.sites:
+            verify_run(args.work, site, args.model)
+        return 0
+    rows = items(args.work)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "items.jsonl").open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    with (args.out / "reading.jsonl").open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(reading(r), ensure_ascii=False) + "\n" for r in rows)
+    print(f"{len(rows)} items in {args.out / 'reading.jsonl'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
