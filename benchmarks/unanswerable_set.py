@@ -40,6 +40,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import task_precision
+
 from groundset.generate import GenerateSettings, LocalModelServer, generate_samples
 from groundset.ground import Index
 from groundset.records import Chunk, Sample, Verdict
@@ -137,25 +139,38 @@ def reading(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
-def merge(items_file: Path, label_files: list[Path], out: Path) -> dict[str, int]:
-    """The items with the labels both readers gave alike (a label they split on left out)."""
+def merge(items_file: Path, label_files: list[Path], out: Path, variant: str) -> dict[str, int]:
+    """The items with the labels both readers gave alike (a label they split on left out), as
+    ``variant`` (what was generated how), added to those of other variants already in ``out``."""
     rows = {r["item"]: r for r in _read(items_file)}
     first, second = ({r["item"]: r for r in _read(f)} for f in label_files)
+    kept = {r["item"]: r for r in _read(out)} if out.is_file() else {}
     merged, agreed = [], Counter[str]()
     for item, row in sorted(rows.items()):
         a, b = first[item], second[item]
         labels = {k: int(a[k]) for k in LABELS if int(a[k]) == int(b[k])}
         agreed.update(labels.keys())
         keep = {k: row[k] for k in ("item", "site", "model", "question", "answer", "nearest")}
-        merged.append({**keep, "verdict": row["verdict"], **labels,
-                       "reasons": [a["reason"], b["reason"]]})  # fmt: skip
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in merged), "utf-8")
+        prompt = row["sample"]["generator"]["prompt_version"]
+        merged.append({**keep, "prompt": prompt, "variant": variant, "verdict": row["verdict"],
+                       **labels, "reasons": [a["reason"], b["reason"]]})  # fmt: skip
+    added = {r["item"] for r in merged}
+    rows_out = [r for r in kept.values() if r["item"] not in added] + merged
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_out), "utf-8")
     return {"items": len(merged), **{f"agreed_{k}": agreed[k] for k in LABELS}}
 
 
-def measure(data: Path = DATA) -> dict[str, Any]:
-    """The stored verdicts against the readers' agreed labels."""
+def measure(data: Path = DATA) -> dict[str, dict[str, Any]]:
+    """The stored verdicts against the readers' agreed labels, per variant."""
     rows = _read(data)
+    return {v: _figures([r for r in rows if r["variant"] == v]) for v in _variants(rows)}
+
+
+def _variants(rows: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(r["variant"] for r in rows))
+
+
+def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
     kept = [r for r in rows if r["verdict"]["accepted"] and "keep" in r]
     answered = [r for r in rows if r.get("unanswered") == 0]
     unanswered = [r for r in rows if r.get("unanswered") == 1]
@@ -176,32 +191,15 @@ def measure(data: Path = DATA) -> dict[str, Any]:
     }
 
 
-#: Where the verifier reads the measured precision of tasks other than qa from.
-TASK_PRECISION = (
-    Path(__file__).resolve().parents[1] / "verify" / "calibration" / "task_precision.json"
-)
-
-
-def write_precision(data: Path = DATA, out: Path = TASK_PRECISION) -> dict[str, Any]:
-    """Store the kept samples and those readers keep in ``task_precision.json`` (the dataset
-    card and the report state it for a run's unanswerable samples)."""
+def write_precision(data: Path = DATA, variant: str | None = None) -> dict[str, Any]:
+    """Store the kept samples of ``variant`` (the last merged when None) and those readers keep
+    in ``task_precision.json``: the dataset card and the report state it for a run's
+    unanswerable samples."""
     rows = _read(data)
-    figures = measure(data)
-    sites = sorted({r["site"] for r in rows})
-    entry = {
-        "kept": figures["kept"],
-        "kept_good": figures["kept_readers_keep"],
-        "models": sorted({r["model"] for r in rows}),
-        "measured_on": (
-            f"{len(rows)} samples the bundled {' and '.join(sorted({r['model'] for r in rows}))} "
-            f"wrote on {len(sites)} fixture docs sites ({', '.join(sites)}), labelled twice by "
-            "readers blind to the verdict"
-        ),
-    }
-    stored = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
-    stored[UNANSWERABLE] = entry
-    out.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return entry
+    variant = variant or rows[-1]["variant"]
+    part = [r for r in rows if r["variant"] == variant]
+    kept = [r for r in part if r["verdict"]["accepted"] and "keep" in r]
+    return task_precision.store(UNANSWERABLE, part, len(kept), sum(r["keep"] for r in kept))
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -219,16 +217,19 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/unans"))
     parser.add_argument("--labels", type=Path, nargs=2, help="the two readers' label files")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--variant", default="", help="merge: what was generated how")
     parser.add_argument("--write", action="store_true", help="measure: store the precision")
     args = parser.parse_args()
     if args.step == "merge":
-        print(merge(args.out / "items.jsonl", args.labels, args.data))
+        print(merge(args.out / "items.jsonl", args.labels, args.data, args.variant))
         return 0
     if args.step == "measure":
-        for key, value in measure(args.data).items():
-            print(f"{key:32} {value}")
+        for variant, figures in measure(args.data).items():
+            print(variant)
+            for key, value in figures.items():
+                print(f"  {key:32} {value}")
         if args.write:
-            print(write_precision(args.data))
+            print(write_precision(args.data, args.variant or None))
         return 0
     if args.step == "generate":
         generate(args.work, args.model, args.count, args.sites, args.seed)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from groundset.export.diversity import Diversity, diversity
 from groundset.export.judged import JudgedSample
+from groundset.export.premises import premise_card_lines
 from groundset.export.reviews import ReviewFigures, precision_statement
 from groundset.export.sections import CorpusSection, nearest_section
 from groundset.export.split import SPLITS
@@ -138,6 +139,7 @@ def dataset_card(
         _counts(tasks, "task"),
         *_unanswerable(samples, rejected),
         *_multihop(samples, rejected),
+        *premise_card_lines(samples, rejected),
         *_diversity(diversity(samples, _verdicts(rejected), sections)),
         "\n## Models\n",
         _counts(models, "model"),

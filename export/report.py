@@ -9,8 +9,10 @@ against unsupported; samples per task and language; coverage of the corpus by do
 section; diversity (sections and pages cited, question types, samples refused as repeats);
 questions the docs do not answer (``unanswerable``: each with the nearest section it points at,
 and the section that answers one refused ``answerable``); questions that need two sections
-(``multihop``: each refused ``single_hop`` with the section that answers it alone); then the
-samples themselves, each with its claims and the cited text with the quote marked.
+(``multihop``: each refused ``single_hop`` with the section that answers it alone); questions
+on a false premise (``false_premise``: each kept one with its premise and the correcting
+section, :mod:`groundset.export.premises`); then the samples themselves, each with its claims
+and the cited text with the quote marked.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from groundset.export.charts import (
 )
 from groundset.export.diversity import Diversity, diversity
 from groundset.export.judged import JudgedSample, read_judged
+from groundset.export.premises import premise_report_section
 from groundset.export.reviews import (
     ReviewFigures,
     precision_statement,
@@ -301,6 +304,7 @@ def render_report(
         ),
         _unanswerable_section(kept, rejected),
         _multihop_section(kept, rejected),
+        premise_report_section(kept, rejected),
         _sample_list("kept", "Kept samples", _kept_order(kept), KEPT_SHOWN, sections),
         _sample_list(
             "rejected", "Rejected samples", _rejected_order(rejected), REJECTED_SHOWN, sections

@@ -31,7 +31,7 @@ from groundset.generate.prompts import (
 )
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks import Task
-from groundset.generate.tasks.base import TaskOutput, to_claims
+from groundset.generate.tasks.base import AsksTwice, NoSample, TaskOutput, to_claims
 from groundset.generate.translate import TRANSLATE_VERSION, SampleTranslator
 from groundset.generate.usage import Usage
 from groundset.languages import language_name
@@ -209,6 +209,8 @@ class Generator:
         ]  # fmt: skip
         if self.translator is not None and self._translated(plan):
             key.append(TRANSLATE_VERSION)
+        if isinstance(self.task, AsksTwice):
+            key.append(self.task.follow_up_version)
         return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
 
     def prompt(self, plan: PassagePlan) -> Prompt:
@@ -282,14 +284,22 @@ class Generator:
             return Outcome(
                 rejected=self._rejected(sample_id, cut, raw, sources, generator, "too_long")
             )
+        if isinstance(self.task, AsksTwice):
+            output, error, reason = self._ask_again(self.task, request, output, raw, repair)
+            if output is None:
+                return Outcome(
+                    rejected=self._rejected(sample_id, error, raw, sources, generator, reason)
+                )
+        fields = self.task.sample_fields(output, plan.passages)
+        claims = fields.pop("claims", None) or to_claims(output, plan.passages)
         sample = Sample(
             id=sample_id,
             task=self.task.name,
             language=self.language,
-            claims=to_claims(output, plan.passages),
+            claims=claims,
             sources=sources,
             generator=generator,
-            **self.task.sample_fields(output, plan.passages),
+            **fields,
         )
         if self.translator is not None and self._translated(plan):
             source_language = self._source_language(plan)
@@ -303,6 +313,40 @@ class Generator:
                 )
             sample = translation.sample
         return Outcome(sample=sample)
+
+    def _ask_again(
+        self,
+        task: AsksTwice,
+        request: Request,
+        output: dict[str, Any],
+        raw: list[str],
+        repair: bool,
+    ) -> tuple[dict[str, Any] | None, str | None, Reason]:
+        """The output of a task that asks twice, its second answer merged in (``raw`` gets
+        what the model wrote), or None, what is wrong and the reason to refuse it for.
+
+        A batch answer's second call is made online, as a translation is, and is not repaired.
+        """
+        step = task.follow_up(output, request.plan, request.seed)
+        if isinstance(step, NoSample):
+            return None, step.error, step.reason
+        body = self._body(step.prompt, step.output, request.seed)
+        answer = self.client.call(self.api, body)
+        raw.append(answer.text)
+        more, error = _validate(step.output, answer)
+        cut = None if more is None else _cut_off(step.output, more)
+        if (error is not None or cut is not None) and repair:
+            problem = error or f"{cut}; write it shorter"
+            body = self._repair_body(step.prompt, step.output, request.seed, answer.text, problem)
+            answer = self.client.call(self.api, body)
+            raw.append(answer.text)
+            more, error = _validate(step.output, answer)
+            cut = None if more is None else _cut_off(step.output, more)
+        if more is None:
+            return None, error, "invalid_json"
+        if cut is not None:
+            return None, cut, "too_long"
+        return {**output, **step.carried, **more}, None, "invalid_json"
 
     def refused(self, request: Request, error: str) -> Outcome:
         """The rejection of a request the endpoint refused to answer (a batch line's 4xx)."""

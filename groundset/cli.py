@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--task",
         default="qa",
-        help="qa (default), instruct, evol, schema, unanswerable or multihop",
+        help="qa (default), instruct, evol, schema, unanswerable, multihop or false_premise",
     )
     gen.add_argument("--language", default="en", help="language to write samples in (code)")
     gen.add_argument("--llm-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")

@@ -42,6 +42,7 @@ Reason = Literal[
     "invalid_json",
     "too_short",
     "too_long",
+    "nothing_to_falsify",
     "unanswerable",
     "restates_question",
     "incomplete_answer",
@@ -50,6 +51,7 @@ Reason = Literal[
     "unstated_qualifier",
     "answerable",
     "single_hop",
+    "premise_not_contradicted",
     "source_changed",
     "source_removed",
     "translation_mismatch",
@@ -149,6 +151,9 @@ class Sample(_Record):
     #: The question in its sources' language, for a sample translated from it: the verifier
     #: checks that the question says what this says.
     source_question: str | None = None
+    #: For a question built on a false premise (task ``false_premise``): the premise, one
+    #: sentence the cited section contradicts; the verifier checks that it does.
+    premise: str | None = None
 
 
 class ClaimVerdict(_Record):

@@ -333,7 +333,8 @@ language = "{language}"
 # max_pages = 200
 
 [tasks]
-# Kept samples wanted of each task: qa, instruct, evol, schema, unanswerable, multihop.
+# Kept samples wanted of each task: qa, instruct, evol, schema, unanswerable, multihop,
+# false_premise.
 qa = 20
 
 [generate]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from groundset.records import Citation, Sample
 from groundset.verify.answerable import UNANSWERABLE, answer_statement
 from groundset.verify.evidence import claim_stems
+from groundset.verify.premise import FALSE_PREMISE, correction_statement
 from groundset.verify.text import mask_code, split_sentences, unmask_code
 
 __all__ = ["ClaimToCheck", "sample_claims", "sample_text", "split_claims"]
@@ -100,7 +101,8 @@ def sample_claims(sample: Sample) -> list[ClaimToCheck]:
 
     A clause is covered when every content word of it is in one listed claim: that claim, with
     its citations, already checks it. The answer of an ``unanswerable`` sample written as
-    generation writes it states nothing but its quote (:func:`answer_statement`).
+    generation writes it states nothing but its quote (:func:`answer_statement`), and so does
+    a ``false_premise`` sample's (:func:`~groundset.verify.premise.correction_statement`).
     """
     # A translated answer's sentence cites nothing: it is checked as the answer's clauses are.
     listed = [
@@ -116,6 +118,8 @@ def sample_claims(sample: Sample) -> list[ClaimToCheck]:
     answer = sample_text(sample)[1]
     if sample.task == UNANSWERABLE:
         answer = answer_statement(sample) or ""
+    elif sample.task == FALSE_PREMISE:
+        answer = correction_statement(sample) or ""
     clauses = []
     for clause in split_claims(answer):
         stems = set(claim_stems(clause))

@@ -37,6 +37,12 @@ For each sample, in order (cheap refusals first, so that expensive checkers see 
    refused: refused ``single_hop`` when its claims cite fewer than two sections, or when one
    cited section alone supports every statement of its answer, by the same checker; that
    section is named in the verdict (``answered_by``; :mod:`groundset.verify.multihop`).
+8. for a question built on a false premise (task ``false_premise``), and that nothing above
+   refused: it is refused ``premise_not_contradicted`` unless the question carries its premise
+   and the section its quote cites contradicts it (:mod:`groundset.verify.premise`). Its answer
+   is written by code around the quote and names the premise: the filters of an answer's own
+   wording (``copies_source``, ``incomplete_answer``, ``no_reason_given``, a qualifier of the
+   answer in ``unstated_qualifier``) do not apply to it.
 
 A sample is kept only when nothing refused it and every claim is supported.
 """
@@ -72,9 +78,10 @@ from groundset.verify.filters import (
 )
 from groundset.verify.language import is_language
 from groundset.verify.multihop import MULTIHOP, single_hop
+from groundset.verify.premise import FALSE_PREMISE, PremiseCheck, PremiseReader
 from groundset.verify.quotes import find_quote
 from groundset.verify.repeats import QuestionEmbedder, QuestionRepeats
-from groundset.verify.section_reader import SectionReader
+from groundset.verify.section_reader import SectionReader, StatementReader
 from groundset.verify.text import fold
 
 __all__ = ["ChunkLookup", "DictChunkLookup", "SampleVerifier"]
@@ -118,6 +125,10 @@ class SampleVerifier:
         reader: what decides that a section found answers such a question; by default the
             ``translator`` model (:class:`~groundset.verify.section_reader.SectionReader`),
             and without either that check is off.
+        premise_reader: what reads whether the section a ``false_premise`` sample cites
+            states its premise after all; by default the ``translator`` model
+            (:class:`~groundset.verify.section_reader.StatementReader`); without either, no
+            premise is held contradicted.
     """
 
     def __init__(
@@ -130,6 +141,7 @@ class SampleVerifier:
         question_embedder: QuestionEmbedder | None = None,
         corpus: CorpusSearch | None = None,
         reader: AnswerReader | None = None,
+        premise_reader: PremiseReader | None = None,
     ) -> None:
         self.chunks = chunks
         self.checker = checker
@@ -145,6 +157,9 @@ class SampleVerifier:
         self.answers = (
             AnsweringSearch(corpus, reader) if corpus is not None and reader is not None else None
         )
+        if premise_reader is None and translator is not None:
+            premise_reader = StatementReader(translator)
+        self.premises = PremiseCheck(checker, premise_reader)
 
     def close(self) -> None:
         """Stop what the translator started (a local model server), if anything."""
@@ -193,6 +208,13 @@ class SampleVerifier:
             if hop is not None:
                 reasons.append("single_hop")
                 answered_by = hop.section
+        if (
+            sample.task == FALSE_PREMISE
+            and not reasons
+            and all(c.supported for c in claims)
+            and not self._premise_contradicted(sample, question, found)
+        ):
+            reasons.append("premise_not_contradicted")
 
         accepted = not reasons and all(c.supported for c in claims)
         if accepted:
@@ -216,6 +238,15 @@ class SampleVerifier:
         chunk = found.chunk
         return Source(chunk_id=chunk.id, content_sha256=chunk.content_sha256,
                       doc_url=chunk.doc_url, heading_path=chunk.heading_path)  # fmt: skip
+
+    def _premise_contradicted(self, sample: Sample, question: str, found: dict[str, Chunk]) -> bool:
+        """Whether the question carries the sample's premise and the sections its claims cite
+        contradict it."""
+        cited = {c.chunk_id for claim in sample.claims for c in claim.citations}
+        sections = [found[i] for i in sorted(cited) if i in found]
+        return bool(sections) and self.premises.contradicted(
+            sample.premise or "", question, _joined(sections)
+        )
 
     def _text_problems(self, sample: Sample, question: str, answer: str) -> list[Reason]:
         reasons: list[Reason] = []
@@ -246,7 +277,9 @@ class SampleVerifier:
         # is looked for in the whole corpus instead (verify()). Its answer is written by code
         # around a verbatim quote: copying and announcing are not its own.
         asks_passages = sample.task != UNANSWERABLE
-        if asks_passages and (
+        # A false premise's answer too is written by code: it names the premise to reject it.
+        own_answer = asks_passages and sample.task != FALSE_PREMISE
+        if own_answer and (
             copies_source(answer, passages, self.options) or _is_heading(answer, headings)
         ):
             reasons.append("copies_source")
@@ -260,15 +293,16 @@ class SampleVerifier:
             reasons.append("unanswerable")
         if sample.record is None and restates_question(question, answer, self.options):
             reasons.append("restates_question")
-        if sample.record is None and asks_passages and incomplete_answer(answer):
+        if sample.record is None and own_answer and incomplete_answer(answer):
             reasons.append("incomplete_answer")
         # Question forms are read in English; another language's are left to its reader.
         if sample.record is None and not cross_language:
-            if asks_passages and gives_no_reason(question, answer):
+            if own_answer and gives_no_reason(question, answer):
                 reasons.append("no_reason_given")
             if vague_question(question):
                 reasons.append("vague_question")
-            if unstated_qualifier(question if asks_passages else "", answer, passages):
+            stated = answer if sample.task != FALSE_PREMISE else ""
+            if unstated_qualifier(question if asks_passages else "", stated, passages):
                 reasons.append("unstated_qualifier")
         return reasons
 

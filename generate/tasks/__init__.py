@@ -9,6 +9,7 @@ from groundset.generate.client import Api
 from groundset.generate.settings import GenerateSettings
 from groundset.generate.tasks.base import Task
 from groundset.generate.tasks.evol import EvolTask
+from groundset.generate.tasks.false_premise import FalsePremiseTask
 from groundset.generate.tasks.instruct import InstructTask
 from groundset.generate.tasks.multihop import MultihopTask
 from groundset.generate.tasks.qa import QaTask
@@ -25,6 +26,7 @@ TASKS: dict[str, Callable[[GenerateSettings, Api], Task]] = {
     "schema": SchemaTask,
     "unanswerable": UnanswerableTask,
     "multihop": MultihopTask,
+    "false_premise": FalsePremiseTask,
 }
 
 

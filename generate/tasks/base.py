@@ -7,18 +7,22 @@ the per-sample values its prompt needs, and how a validated output becomes the f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Annotated, Any, Literal, Protocol, Union
+from typing import Annotated, Any, Literal, Protocol, Union, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from groundset.generate.choices import MAX_CHOICE_CHARS
 from groundset.generate.passages import PassagePlan, PassageSource
-from groundset.generate.prompts import PromptTemplate
-from groundset.records import Chunk, Citation, Claim
+from groundset.generate.prompts import Prompt, PromptTemplate
+from groundset.records import Chunk, Citation, Claim, Reason
 
 __all__ = [
+    "AsksTwice",
     "Choices",
+    "FollowUp",
+    "NoSample",
     "Task",
     "TaskOutput",
     "claim_list",
@@ -70,8 +74,46 @@ class Task(Protocol):
         ...
 
     def sample_fields(self, output: dict[str, Any], passages: tuple[Chunk, ...]) -> dict[str, Any]:
-        """The :class:`~groundset.records.Sample` fields of a validated output, but claims,
-        written from its ``passages`` (the plan's, in order)."""
+        """The :class:`~groundset.records.Sample` fields of a validated output, written from
+        its ``passages`` (the plan's, in order). ``claims`` only for a task that writes them
+        itself; otherwise the runner takes them from the output's evidence or claims."""
+        ...
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The second call of a task that asks twice: its prompt, the shape of its answer, and the
+    fields code wrote from the first answer (the output :meth:`Task.sample_fields` reads is
+    the first answer, these fields and the second answer together)."""
+
+    prompt: Prompt
+    output: type[TaskOutput]
+    carried: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NoSample:
+    """Why the first answer of a task that asks twice makes no sample: a generation refusal."""
+
+    reason: Reason
+    error: str
+
+
+@runtime_checkable
+class AsksTwice(Protocol):
+    """A task whose sample takes a second call, written from what the first answer chose.
+
+    Attributes:
+        follow_up_version: the second call's prompt version, part of each sample's id.
+    """
+
+    follow_up_version: str
+
+    def follow_up(
+        self, output: dict[str, Any], plan: PassagePlan, seed: int
+    ) -> FollowUp | NoSample:
+        """The second call for the validated first ``output`` of ``plan``, or why there is
+        none; ``seed`` is the sample's, for what code draws."""
         ...
 
 

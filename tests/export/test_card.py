@@ -225,3 +225,42 @@ def test_the_card_says_what_multihop_samples_are_and_how_many_were_single_hops()
         "checked against each cited section alone, and a sample was refused when one section "
         "supports all of it (`single_hop`: 1 refused)." in card
     )
+
+
+def test_the_card_says_what_false_premise_samples_are_and_how_many_were_not_contradicted() -> None:
+    from groundset.export.card import dataset_card
+    from groundset.export.judged import JudgedSample
+    from groundset.records import Sample, Verdict
+
+    from records_builder import drf_sections, make_sample
+
+    one, two = drf_sections()[:2]
+    kept = [
+        Sample.model_validate(
+            {**make_sample(f"f{n}", [section], task="false_premise"), "premise": "X is 5."}
+        )
+        for n, section in enumerate((one, two))
+    ]
+    refused = kept[0].model_copy(update={"id": "f2"})
+    rejected = [
+        JudgedSample(refused, Verdict(sample_id="f2", accepted=False,
+                                      reasons=["premise_not_contradicted"])),
+        JudgedSample(refused, Verdict(sample_id="f3", accepted=False, reasons=["too_short"])),
+    ]  # fmt: skip
+    card = dataset_card(
+        [(s, Verdict(sample_id=s.id, accepted=True)) for s in kept], ["train"] * 2, rejected,
+        formats=["openai"], eval_fraction=0.1, seed=0,
+    )  # fmt: skip
+    assert "| false_premise | 2 |" in card
+    assert (
+        "The 2 `false_premise` samples ask a question resting on a premise the documentation "
+        "contradicts: each answer names the premise as wrong and quotes the sentence of the cited "
+        "section that says otherwise." in card
+    )
+    assert "(`premise_not_contradicted`: 1 refused)." in card
+    # A card of no false_premise samples says nothing of them.
+    only_qa = [
+        (Sample.model_validate(make_sample("q", [one])), Verdict(sample_id="q", accepted=True))
+    ]
+    assert "false_premise" not in dataset_card(only_qa, ["train"], [], formats=["openai"],
+                                               eval_fraction=0.1, seed=0)  # fmt: skip

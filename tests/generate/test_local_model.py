@@ -216,7 +216,7 @@ def test_the_default_model_writes_valid_unanswerable_samples(
         assert sample.answer == unanswered_answer(nearest, quote)
         assert sample.question and len(sample.question.split()) >= 4
         assert quote not in sample.question
-        assert sample.generator.prompt_version == "unanswerable.v1"
+        assert sample.generator.prompt_version == "unanswerable.v3"
         verdict = verifier.verify(sample)
         assert [c.text for c in verdict.claims] == [quote]
         assert all(c.supported for c in verdict.claims), verdict

@@ -11,12 +11,15 @@ from drf_passages import MemoryPassages
 
 from groundset.errors import UsageError
 from groundset.generate import GenerateSettings, generate_samples
+from groundset.generate.choices import quote_choices
+from groundset.generate.falsify import falsifiable
 from groundset.generate.grammar import schema_to_gbnf
+from groundset.generate.output import rejected_path_for
 from groundset.generate.tasks import TASKS, get_task
-from groundset.generate.tasks.unanswerable import UNANSWERED_KINDS
 from groundset.records import Sample
+from groundset.verify.evidence import claim_stems
 
-from scripted import Reply, ScriptedServer, passage_of, valid_answer
+from scripted import Reply, ScriptedServer, passage_of, prompt_of, valid_answer
 
 RECORD_SCHEMA = {
     "type": "object",
@@ -46,7 +49,9 @@ def schema_settings(server: ScriptedServer, tmp_path: Path, schema: dict[str, An
 
 
 def test_the_tasks_by_name() -> None:
-    assert set(TASKS) == {"qa", "instruct", "evol", "schema", "unanswerable", "multihop"}
+    assert set(TASKS) == {
+        "qa", "instruct", "evol", "schema", "unanswerable", "multihop", "false_premise"
+    }  # fmt: skip
 
 
 def test_schema_records_follow_the_users_schema(passages: MemoryPassages, tmp_path: Path) -> None:
@@ -144,20 +149,16 @@ def test_qa_picks_its_evidence_first_for_chat_models_and_asks_first_for_base_mod
     assert list(base.output_model(1, False).model_fields) == ["question", "evidence", "answer"]
 
 
-def unanswered(body: dict[str, Any]) -> Reply:
-    """An unanswerable output quoting the first sentence of the last passage."""
-    n = 2 if "<<<PASSAGE 2 |" in body["messages"][-1]["content"] else 1
-    quote = passage_of(body, n)[1].strip().split(". ")[0][:100]
-    question = "Can the cache key of a throttle include the client's country?"
-    return Reply(json.dumps({"evidence": [{"passage": n, "quote": quote}], "question": question}))
+QUESTION = "Can the cache key of a throttle include the client's country?"
 
 
-def test_an_unanswerable_answer_is_written_around_the_models_quote_and_question(
+def test_an_unanswerable_question_is_asked_from_a_title_and_answered_by_code(
     passages: MemoryPassages, tmp_path: Path
 ) -> None:
-    # The model gives one quote and the question; the answer, with the quoted section's own
-    # heading and URL, is written by code.
-    server = ScriptedServer(lambda n, body: unanswered(body))
+    # The model sees where the asker is (the first passage's title) and writes the question
+    # alone; code picks the passage sentence sharing most of its words and writes the answer
+    # around it, with that section's own heading and URL.
+    server = ScriptedServer(lambda n, body: Reply(json.dumps({"question": QUESTION})))
     settings = GenerateSettings(base_url=server.url, model="m", max_passages=3, cache=False,
                                 seed=2)  # fmt: skip
     out = tmp_path / "unanswerable.jsonl"
@@ -166,25 +167,34 @@ def test_an_unanswerable_answer_is_written_around_the_models_quote_and_question(
     assert summary.written == 2, summary.rejected
     body = server.requests[0][1]
     system = body["messages"][0]["content"]
-    assert "that the passages do NOT answer" in system and "Example" not in system
-    # Each question asks about a kind of detail docs often leave out, not the settings' styles.
-    asked = [b["messages"][-1]["content"].split("Asks about: ")[1].split("\n")[0]
-             for _, b in server.requests]  # fmt: skip
-    assert asked and set(asked) <= set(UNANSWERED_KINDS)
+    assert "may well not answer" in system and "Example" not in system
+    # The asker and where they are, nothing else of the plan.
+    asked = [b["messages"][-1]["content"] for _, b in server.requests]
+    assert all("Asker: " in a and "<<<TITLE\n" in a and "Asks about" not in a for a in asked)
     schema = body["response_format"]["json_schema"]["schema"]
-    assert schema["properties"]["evidence"]["maxItems"] == 1
-    assert list(schema["properties"]) == ["evidence", "question"]
+    assert list(schema["properties"]) == ["question"]
     chunks = {c.id: c for c in passages.chunks()}
     for line in out.read_text().splitlines():
         sample = Sample.model_validate_json(line)
+        sources = [chunks[s.chunk_id] for s in sample.sources]
+        # The prompt shows the first passage's title and none of the passages' text.
+        prompt = next(b["messages"][-1]["content"] for _, b in server.requests
+                      if sources[0].heading_path in b["messages"][-1]["content"])  # fmt: skip
+        assert "<<<PASSAGE" not in prompt and sources[1].text[-60:] not in prompt
         assert sample.task == "unanswerable"
-        assert sample.generator.prompt_version == "unanswerable.v1"
+        assert sample.generator.prompt_version == "unanswerable.v3"
         (claim,) = sample.claims
         (citation,) = claim.citations
         nearest = chunks[citation.chunk_id]
-        assert nearest.id == sample.sources[min(1, len(sample.sources) - 1)].chunk_id
         assert citation.quote in nearest.text and claim.text == citation.quote
-        assert sample.question == "Can the cache key of a throttle include the client's country?"
+        # No sentence of the passages shares more of the question's words than the quote.
+        wanted = set(claim_stems(QUESTION))
+        shared = len(wanted & set(claim_stems(citation.quote)))
+        assert shared >= 1
+        for chunk in sources:
+            for span in quote_choices(chunk.text, heading_path=chunk.heading_path):
+                assert len(wanted & set(claim_stems(span))) <= shared
+        assert sample.question == QUESTION
         assert sample.answer == (
             f'The documentation does not say. The closest section, "{nearest.heading_path}" '
             f'({nearest.doc_url}), says: "{citation.quote}"'
@@ -284,3 +294,117 @@ def test_a_multihop_sample_cites_each_quote_to_its_own_section(
             (citation,) = claim.citations
             assert claim.text == citation.quote in chunks[citation.chunk_id].text
         assert sample.sources[0].doc_url != sample.sources[1].doc_url
+
+
+def offered_quotes(body: dict[str, Any]) -> list[tuple[int, str]]:
+    """The (passage, quote) pairs the first false_premise call's schema lets the model choose."""
+    evidence = body["response_format"]["json_schema"]["schema"]["properties"]["evidence"]
+    items = evidence["items"]
+    shapes = items.get("anyOf", [items])
+    defs = body["response_format"]["json_schema"]["schema"].get("$defs", {})
+    offered = []
+    for shape in shapes:
+        shape = defs[shape["$ref"].rsplit("/", 1)[1]] if "$ref" in shape else shape
+        passage = shape["properties"]["passage"]["const"]
+        quote = shape["properties"]["quote"]
+        offered += [(passage, q) for q in quote.get("enum", [quote.get("const")])]
+    return offered
+
+
+def premised(body: dict[str, Any]) -> Reply:
+    """The first call: the first sentence offered. The second: a question that opens with the
+    premise it is shown."""
+    content = body["messages"][-1]["content"]
+    if "Belief: " in content:
+        belief = content.split("Belief: ")[1].split("\n")[0].rstrip(".")
+        return Reply(json.dumps({"question": f"Since {belief}, what should I set instead?"}))
+    passage, quote = offered_quotes(body)[0]
+    return Reply(json.dumps({"evidence": [{"passage": passage, "quote": quote}]}))
+
+
+def test_a_false_premise_is_the_quoted_sentence_with_one_fact_changed_by_code(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    # The model picks a sentence among those holding a fact to change; code changes one fact
+    # into the premise; a second call, shown the premise and not the section, asks the question;
+    # code writes the answer with the quoted section's own heading and URL.
+    server = ScriptedServer(lambda n, body: premised(body))
+    settings = GenerateSettings(base_url=server.url, model="m", max_passages=3, cache=False,
+                                seed=2)  # fmt: skip
+    out = tmp_path / "false_premise.jsonl"
+    summary = generate_samples(passages, out, count=4, task="false_premise", settings=settings)
+    server.close()
+    assert summary.written == 4, summary.rejected
+    firsts = [b for _, b in server.requests if "Belief: " not in b["messages"][-1]["content"]]
+    seconds = [b for _, b in server.requests if "Belief: " in b["messages"][-1]["content"]]
+    assert len(firsts) == len(seconds) == 4
+    assert "false premise" in firsts[0]["messages"][0]["content"]
+    assert "Example" not in firsts[0]["messages"][0]["content"]
+    # Only sentences with a value, a name or a yes or no to change are offered.
+    offered = [quote for body in firsts for _, quote in offered_quotes(body)]
+    assert offered and all(falsifiable(quote) for quote in offered)
+    shown = [
+        quote_choices(passage_of(body, n)[1])
+        for body in firsts
+        for n in (1, 2, 3)
+        if f"<<<PASSAGE {n} |" in prompt_of(body)
+    ]
+    assert len(offered) < sum(len(spans) for spans in shown), "nothing was left out"
+    # The question is asked from the premise alone: the section is not shown.
+    assert all("<<<PASSAGE" not in prompt_of(b) for b in seconds)
+    chunks = {c.id: c for c in passages.chunks()}
+    for line in out.read_text().splitlines():
+        sample = Sample.model_validate_json(line)
+        assert sample.task == "false_premise"
+        assert sample.generator.prompt_version == "false_premise.v2"
+        (claim,) = sample.claims
+        (citation,) = claim.citations
+        section = chunks[citation.chunk_id]
+        assert citation.quote in section.text and claim.text == citation.quote
+        assert sample.premise and sample.premise != citation.quote
+        changed = [
+            (a, b)
+            for a, b in zip(citation.quote.split(), sample.premise.split(), strict=False)
+            if a != b
+        ]
+        assert changed, (citation.quote, sample.premise)
+        assert sample.question == f"Since {sample.premise.rstrip('.')}, what should I set instead?"
+        assert sample.answer == (
+            f'The question assumes that "{sample.premise}", which the documentation '
+            f'contradicts. The section "{section.heading_path}" ({section.doc_url}) says: '
+            f'"{citation.quote}"'
+        )
+
+
+def test_a_sentence_with_nothing_to_change_makes_no_sample(
+    passages: MemoryPassages, tmp_path: Path
+) -> None:
+    # An endpoint that honours no choice of quotes may quote a sentence with no fact to change:
+    # it is refused at generation time, counted, and no question is asked for it.
+    def script(n: int, body: dict[str, Any]) -> Reply:
+        quote = next(s for s in quote_choices(passage_of(body)[1]) if not falsifiable(s))
+        return Reply(json.dumps({"evidence": [{"passage": 1, "quote": quote}]}))
+
+    server = ScriptedServer(script)
+    settings = GenerateSettings(base_url=server.url, model="m", max_passages=1, cache=False,
+                                choose_quotes=False)  # fmt: skip
+    out = tmp_path / "false_premise.jsonl"
+    summary = generate_samples(passages, out, count=2, task="false_premise", settings=settings)
+    server.close()
+    assert summary.written == 0 and summary.rejected == {"nothing_to_falsify": 2}
+    assert len(server.requests) == 2
+    rejected = [json.loads(x) for x in rejected_path_for(out).read_text().splitlines()]
+    assert all("holds no value, name or yes or no" in r["error"] for r in rejected)
+
+
+def test_false_premise_plans_cover_the_passages_and_stay_in_their_sources_language(
+    passages: MemoryPassages,
+) -> None:
+    task = get_task("false_premise", GenerateSettings(seed=4, max_passages=2))
+    plans = task.plan(passages, 6)
+    # Passages dealt round-robin across documents: six samples, six different first sections.
+    assert len({p.passages[0].id for p in plans}) == 6
+    assert plans == task.plan(passages, 6), "a plan is not reproducible from its seed"
+    assert task.variables(plans[0]) == {}
+    with pytest.raises(UsageError, match="in their sources' language"):
+        task.output_model(2, translated=True)

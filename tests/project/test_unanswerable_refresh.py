@@ -10,7 +10,6 @@ changed by the refresh: so a sample the refresh retires ``answerable`` was read 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from groundset.project import ProjectState
 from groundset.verify.section_reader import ANSWERS_SYSTEM
 
 from .conftest import new_deploy
-from scripted import Reply, ScriptedServer, passage_of
+from scripted import Reply, ScriptedServer
 from sitesrv import SiteServer
 
 
@@ -41,12 +40,9 @@ class Docs:
             self.read.append(section)
             new = self.old is not None and section not in self.old
             return Reply("yes" if new else "no")
-        where, text = passage_of(body)
-        topic = where.split(" > ")[-1]
-        quote = next(s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if len(s) > 20)
-        question = f"Can {topic} be used with Redis?"
-        output = {"evidence": [{"passage": 1, "quote": quote[:200]}], "question": question}
-        return Reply(json.dumps(output))
+        title = messages[-1]["content"].split("<<<TITLE\n", 1)[1].split("\nTITLE>>>", 1)[0]
+        topic = title.split(" > ")[-1]
+        return Reply(json.dumps({"question": f"Can {topic} be used with Redis?"}))
 
 
 def read(path: Path) -> list[dict[str, Any]]:

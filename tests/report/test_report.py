@@ -316,3 +316,47 @@ def test_multihop_questions_show_the_section_that_answers_a_single_hop_alone(
     item = page.get_element_by_id("rejected-list").find("details")
     (alone,) = [c for c in item.find_class("claim") if "answered by one section" in _text(c)]
     assert _text(alone.find_class("src")[0]) == f"{one.heading_path} · {one.doc_url}"
+
+
+def test_false_premise_questions_show_their_premise_and_correcting_section(
+    tmp_path: Path,
+) -> None:
+    # One kept false_premise sample, one refused because its section does not contradict the
+    # premise: the page lists the kept one with its premise and section, and counts the other.
+    from groundset.records import Chunk
+    from groundset.verify.premise import corrected_answer
+
+    cache, settings = drf_sections()[:2]
+
+    def premised(sample_id: str, question: str, premise: str, section: object) -> dict:
+        sample = make_sample(sample_id, [section], task="false_premise")
+        chunk = Chunk(
+            id=section.chunk_id,
+            text=section.text,
+            doc_url=section.doc_url,
+            heading_path=section.heading_path,
+            content_sha256=section.content_sha256,
+        )
+        quote = sample["claims"][0]["citations"][0]["quote"]
+        answer = corrected_answer(chunk, premise, quote)
+        return {**sample, "question": question, "premise": premise, "answer": answer}
+
+    kept_sample = premised("wrong", "Since X is <b>5</b>, how?", "X is <b>5</b>.", cache)
+    refused = premised("true", "Since Y is 3, how?", "Y is 3.", settings)
+    kept, rejected = tmp_path / "kept.jsonl", tmp_path / "rejected.jsonl"
+    kept.write_text(json.dumps(with_verdict(kept_sample, verdict_for(kept_sample))) + "\n")
+    verdict = verdict_for(refused, reasons=["premise_not_contradicted"])
+    rejected.write_text(json.dumps(with_verdict(refused, verdict)) + "\n")
+    page = _page(write_report(kept, rejected, tmp_path / "r.html"))
+    section = page.get_element_by_id("false_premise")
+    rows = [[_text(td) for td in tr.findall("td")] for tr in section.iter("tr")]
+    assert [r for r in rows if r] == [
+        ["Since X is <b>5</b>, how?", "X is <b>5</b>.", f"{cache.heading_path} · {cache.doc_url}"]
+    ]
+    assert "1 kept and 1 rejected false_premise samples; 1 rejected because" in _text(section)
+    assert "false_premise: kept 1" in _tooltips(page)
+    # Nothing of the task, no section.
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("")
+    with pytest.raises(KeyError):
+        _page(write_report(plain, plain, tmp_path / "p.html")).get_element_by_id("false_premise")
