@@ -21,6 +21,13 @@ a reader can say. Steps (each resumes):
 
     python benchmarks/multihop_set.py generate|verify --work DIR [--model M --count N ...]
     python benchmarks/multihop_set.py items --work DIR --out DIR
+    python benchmarks/multihop_set.py merge --out DIR --labels A B
+    python benchmarks/multihop_set.py measure [--write]
+
+``merge`` writes the two readers' agreed labels with the items to
+``benchmarks/data/multihop_set.jsonl``; ``measure`` sets the stored verdicts against them
+(``--write`` stores what readers kept of the kept samples in
+``verify/calibration/task_precision.json``).
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import task_precision
 
 from groundset.generate import GenerateSettings, LocalModelServer, generate_samples
 from groundset.ground import Index
@@ -149,16 +158,74 @@ def reading(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
+DATA = Path(__file__).resolve().parent / "data" / "multihop_set.jsonl"
+LABELS = ("plausible", "multi_hop", "supported", "keep")
+
+
+def merge(items_file: Path, label_files: list[Path], out: Path) -> dict[str, int]:
+    """The items with the labels both readers gave alike (a label they split on left out)."""
+    rows = {r["item"]: r for r in _read(items_file)}
+    first, second = ({r["item"]: r for r in _read(f)} for f in label_files)
+    merged, agreed = [], Counter[str]()
+    for item, row in sorted(rows.items()):
+        a, b = first[item], second[item]
+        labels = {k: int(a[k]) for k in LABELS if int(a[k]) == int(b[k])}
+        agreed.update(labels.keys())
+        keep = {k: row[k] for k in ("item", "site", "model", "question", "answer", "sections")}
+        merged.append({**keep, "verdict": row["verdict"], "reader": row["reader"], **labels,
+                       "reasons": [a["reason"], b["reason"]]})  # fmt: skip
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in merged), "utf-8")
+    return {"items": len(merged), **{f"agreed_{k}": agreed[k] for k in LABELS}}
+
+
+def measure(data: Path = DATA, write: bool = False) -> dict[str, Any]:
+    """The stored verdicts against the readers' agreed labels."""
+    rows = _read(data)
+    kept = [r for r in rows if r["verdict"]["accepted"] and "keep" in r]
+    good = [r for r in rows if r.get("keep") == 1]
+    refused: Counter[str] = Counter()
+    for r in good:
+        refused.update(r["verdict"]["reasons"])
+    single = [r for r in rows if r.get("multi_hop") == 0]
+    figures = {
+        "samples": len(rows),
+        "kept": len(kept),
+        "kept_readers_keep": sum(r["keep"] for r in kept),
+        "readers_keep": len(good),
+        "good_refused_by_reason": dict(refused),
+        "single_hop_by_readers": len(single),
+        "of_those_refused_single_hop": sum("single_hop" in r["verdict"]["reasons"] for r in single),
+        "kept_single_hop_by_readers": sum(r.get("multi_hop") == 0 for r in kept),
+    }
+    if write:
+        task_precision.store(MULTIHOP, rows, len(kept), figures["kept_readers_keep"])
+    return figures
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["generate", "verify", "items"])
+    parser.add_argument("step", choices=["generate", "verify", "items", "merge", "measure"])
     parser.add_argument("--work", type=Path, default=Path("/tmp/groundset-kept-set"))
     parser.add_argument("--model", default=MODEL)
     parser.add_argument("--count", type=int, default=10, help="samples per site")
     parser.add_argument("--seed", type=int, default=400, help="the first site's seed")
     parser.add_argument("--sites", nargs="+", default=list(SITES))
     parser.add_argument("--out", type=Path, default=Path("/tmp/multihop"))
+    parser.add_argument("--labels", type=Path, nargs=2, help="the two readers' label files")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--write", action="store_true", help="measure: store the precision")
     args = parser.parse_args()
+    if args.step == "merge":
+        print(merge(args.out / "items.jsonl", args.labels, args.data))
+        return 0
+    if args.step == "measure":
+        for key, value in measure(args.data, args.write).items():
+            print(f"{key:28} {value}")
+        return 0
     if args.step == "generate":
         generate(args.work, args.model, args.count, args.sites, args.seed)
         return 0
