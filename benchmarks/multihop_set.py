@@ -36,14 +36,12 @@ import argparse
 import hashlib
 import json
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import task_precision
+import task_sets
 
-from groundset.generate import GenerateSettings, LocalModelServer, generate_samples
 from groundset.ground import Index
 from groundset.records import Chunk, Sample, Verdict
 from groundset.verify import SampleVerifier, make_checker
@@ -62,19 +60,7 @@ def run_file(work: Path, site: str, model: str) -> Path:
 
 def generate(work: Path, model: str, count: int, sites: list[str], seed: int) -> None:
     """``count`` samples per site, then the verdicts."""
-    with LocalModelServer(model):
-        for n, site in enumerate(sites):
-            started = time.monotonic()
-            with Index.open(work / site) as index:
-                settings = GenerateSettings(
-                    local_model=model, seed=seed + n, cache_path=work / "llm-cache.sqlite"
-                )
-                summary = generate_samples(
-                    index, run_file(work, site, model), count=count, task=MULTIHOP,
-                    settings=settings,
-                )  # fmt: skip
-            minutes = (time.monotonic() - started) / 60
-            print(f"{site} {model}: {summary} ({minutes:.1f} min)", file=sys.stderr, flush=True)
+    task_sets.generate(work, model, count, sites, seed, MULTIHOP, run_file)
     for site in sites:
         verify_run(work, site, model)
 
@@ -164,23 +150,18 @@ LABELS = ("plausible", "multi_hop", "supported", "keep")
 
 def merge(items_file: Path, label_files: list[Path], out: Path) -> dict[str, int]:
     """The items with the labels both readers gave alike (a label they split on left out)."""
-    rows = {r["item"]: r for r in _read(items_file)}
-    first, second = ({r["item"]: r for r in _read(f)} for f in label_files)
-    merged, agreed = [], Counter[str]()
-    for item, row in sorted(rows.items()):
-        a, b = first[item], second[item]
-        labels = {k: int(a[k]) for k in LABELS if int(a[k]) == int(b[k])}
-        agreed.update(labels.keys())
-        keep = {k: row[k] for k in ("item", "site", "model", "question", "answer", "sections")}
-        merged.append({**keep, "verdict": row["verdict"], "reader": row["reader"], **labels,
-                       "reasons": [a["reason"], b["reason"]]})  # fmt: skip
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in merged), "utf-8")
-    return {"items": len(merged), **{f"agreed_{k}": agreed[k] for k in LABELS}}
+    fields = ("item", "site", "model", "question", "answer", "sections")
+    merged, agreed = task_sets.agreed(
+        items_file, label_files, LABELS, fields,
+        lambda row: {"verdict": row["verdict"], "reader": row["reader"]},
+    )  # fmt: skip
+    task_sets.write(out, merged)
+    return {"items": len(merged), **agreed}
 
 
 def measure(data: Path = DATA, write: bool = False) -> dict[str, Any]:
     """The stored verdicts against the readers' agreed labels."""
-    rows = _read(data)
+    rows = task_sets.read(data)
     kept = [r for r in rows if r["verdict"]["accepted"] and "keep" in r]
     good = [r for r in rows if r.get("keep") == 1]
     refused: Counter[str] = Counter()
@@ -198,12 +179,8 @@ def measure(data: Path = DATA, write: bool = False) -> dict[str, Any]:
         "kept_single_hop_by_readers": sum(r.get("multi_hop") == 0 for r in kept),
     }
     if write:
-        task_precision.store(MULTIHOP, rows, len(kept), figures["kept_readers_keep"])
+        task_sets.store(MULTIHOP, rows, len(kept), figures["kept_readers_keep"])
     return figures
-
-
-def _read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
 def main() -> int:

@@ -35,14 +35,12 @@ import argparse
 import hashlib
 import json
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import task_precision
+import task_sets
 
-from groundset.generate import GenerateSettings, LocalModelServer, generate_samples
 from groundset.ground import Index
 from groundset.records import Chunk, Sample, Verdict
 from groundset.verify import SampleVerifier, make_checker
@@ -62,19 +60,7 @@ def run_file(work: Path, site: str, model: str) -> Path:
 
 def generate(work: Path, model: str, count: int, sites: list[str], seed: int) -> None:
     """``count`` samples per site, then the verdicts."""
-    with LocalModelServer(model):
-        for n, site in enumerate(sites):
-            started = time.monotonic()
-            with Index.open(work / site) as index:
-                settings = GenerateSettings(
-                    local_model=model, seed=seed + n, cache_path=work / "llm-cache.sqlite"
-                )
-                summary = generate_samples(
-                    index, run_file(work, site, model), count=count, task=UNANSWERABLE,
-                    settings=settings,
-                )  # fmt: skip
-            minutes = (time.monotonic() - started) / 60
-            print(f"{site} {model}: {summary} ({minutes:.1f} min)", file=sys.stderr, flush=True)
+    task_sets.generate(work, model, count, sites, seed, UNANSWERABLE, run_file)
     for site in sites:
         verify_run(work, site, model)
 
@@ -142,27 +128,21 @@ def reading(row: dict[str, Any]) -> dict[str, Any]:
 def merge(items_file: Path, label_files: list[Path], out: Path, variant: str) -> dict[str, int]:
     """The items with the labels both readers gave alike (a label they split on left out), as
     ``variant`` (what was generated how), added to those of other variants already in ``out``."""
-    rows = {r["item"]: r for r in _read(items_file)}
-    first, second = ({r["item"]: r for r in _read(f)} for f in label_files)
-    kept = {r["item"]: r for r in _read(out)} if out.is_file() else {}
-    merged, agreed = [], Counter[str]()
-    for item, row in sorted(rows.items()):
-        a, b = first[item], second[item]
-        labels = {k: int(a[k]) for k in LABELS if int(a[k]) == int(b[k])}
-        agreed.update(labels.keys())
-        keep = {k: row[k] for k in ("item", "site", "model", "question", "answer", "nearest")}
-        prompt = row["sample"]["generator"]["prompt_version"]
-        merged.append({**keep, "prompt": prompt, "variant": variant, "verdict": row["verdict"],
-                       **labels, "reasons": [a["reason"], b["reason"]]})  # fmt: skip
+    fields = ("item", "site", "model", "question", "answer", "nearest")
+    merged, agreed = task_sets.agreed(
+        items_file, label_files, LABELS, fields,
+        lambda row: {"prompt": row["sample"]["generator"]["prompt_version"],
+                     "variant": variant, "verdict": row["verdict"]},
+    )  # fmt: skip
     added = {r["item"] for r in merged}
-    rows_out = [r for r in kept.values() if r["item"] not in added] + merged
-    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_out), "utf-8")
-    return {"items": len(merged), **{f"agreed_{k}": agreed[k] for k in LABELS}}
+    before = task_sets.read(out) if out.is_file() else []
+    task_sets.write(out, [r for r in before if r["item"] not in added] + merged)
+    return {"items": len(merged), **agreed}
 
 
 def measure(data: Path = DATA) -> dict[str, dict[str, Any]]:
     """The stored verdicts against the readers' agreed labels, per variant."""
-    rows = _read(data)
+    rows = task_sets.read(data)
     return {v: _figures([r for r in rows if r["variant"] == v]) for v in _variants(rows)}
 
 
@@ -195,15 +175,11 @@ def write_precision(data: Path = DATA, variant: str | None = None) -> dict[str, 
     """Store the kept samples of ``variant`` (the last merged when None) and those readers keep
     in ``task_precision.json``: the dataset card and the report state it for a run's
     unanswerable samples."""
-    rows = _read(data)
+    rows = task_sets.read(data)
     variant = variant or rows[-1]["variant"]
     part = [r for r in rows if r["variant"] == variant]
     kept = [r for r in part if r["verdict"]["accepted"] and "keep" in r]
-    return task_precision.store(UNANSWERABLE, part, len(kept), sum(r["keep"] for r in kept))
-
-
-def _read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return task_sets.store(UNANSWERABLE, part, len(kept), sum(r["keep"] for r in kept))
 
 
 def main() -> int:
