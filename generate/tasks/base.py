@@ -28,6 +28,7 @@ __all__ = [
     "claim_list",
     "evidence_fields",
     "evidence_list",
+    "quote_shapes",
     "to_claims",
 ]
 
@@ -187,9 +188,10 @@ def _citation(n_passages: int) -> Any:
     )
 
 
-def _chosen_citation(choices: tuple[tuple[str, ...], ...]) -> Any:
-    """A union of one citation shape per passage that has spans: ``{passage: n, quote: span}``."""
-    shapes = [
+def quote_shapes(choices: tuple[tuple[str, ...], ...]) -> list[Any]:
+    """One citation shape per passage that has spans, in passage order:
+    ``{passage: n, quote: one of its spans}``."""
+    return [
         create_model(
             f"QuoteOfPassage{n}",
             __base__=TaskOutput,
@@ -199,6 +201,11 @@ def _chosen_citation(choices: tuple[tuple[str, ...], ...]) -> Any:
         for n, spans in enumerate(choices, start=1)
         if spans
     ]
+
+
+def _chosen_citation(choices: tuple[tuple[str, ...], ...]) -> Any:
+    """A union of one citation shape per passage that has spans: ``{passage: n, quote: span}``."""
+    shapes = quote_shapes(choices)
     if not shapes:
         raise ValueError("no passage has a quotable span")
     return shapes[0] if len(shapes) == 1 else Union[tuple(shapes)]  # noqa: UP007

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import lru_cache
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Union
 
 from pydantic import Field, create_model, model_validator
 
@@ -29,7 +29,13 @@ from groundset.generate.client import Api
 from groundset.generate.passages import PassagePlan, PassageSource, even_plan, related_passages
 from groundset.generate.prompts import PromptTemplate
 from groundset.generate.settings import GenerateSettings
-from groundset.generate.tasks.base import Choices, TaskOutput, claim_list, evidence_list
+from groundset.generate.tasks.base import (
+    Choices,
+    TaskOutput,
+    claim_list,
+    evidence_list,
+    quote_shapes,
+)
 from groundset.records import Chunk
 
 __all__ = ["MultihopTask"]
@@ -115,16 +121,7 @@ def _output_model(n_passages: int, translated: bool, choices: Choices) -> type[T
 
 def _pair(choices: tuple[tuple[str, ...], ...]) -> Any:
     """A sentence of passage 1, then a sentence of any other passage that has one."""
-    shapes = [
-        create_model(
-            f"QuoteOfPassage{n}",
-            __base__=TaskOutput,
-            passage=(Literal[n], ...),  # type: ignore[arg-type]
-            quote=(Literal[spans], ...),  # type: ignore[arg-type]
-        )
-        for n, spans in enumerate(choices, start=1)
-        if spans
-    ]
+    shapes = quote_shapes(choices)
     first, others = shapes[0], shapes[1:]
     second = others[0] if len(others) == 1 else Union[tuple(others)]  # noqa: UP007
     return tuple[first, second]  # type: ignore[valid-type]
