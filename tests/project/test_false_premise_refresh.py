@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonl_files import read_jsonl
 
 from groundset.cli import main
 from groundset.generate.choices import quote_choices
@@ -59,10 +60,6 @@ class Docs:
         return Reply(json.dumps(output))
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
 def test_a_refresh_reads_the_premise_of_a_sample_citing_a_changed_section_again(
     tmp_path: Path,
     drf_server: SiteServer,
@@ -80,7 +77,7 @@ def test_a_refresh_reads_the_premise_of_a_sample_citing_a_changed_section_again(
     root = project.parent / "drf"
     try:
         assert main(["run", str(project)]) == 0
-        kept_v1 = {r["id"]: r for r in read(root / "versions" / "v1" / "kept.jsonl")}
+        kept_v1 = {r["id"]: r for r in read_jsonl(root / "versions" / "v1" / "kept.jsonl")}
         assert len(kept_v1) >= 10, capsys.readouterr().out
         assert all(r["task"] == "false_premise" and r["premise"] for r in kept_v1.values())
         assert docs.read, "no premise was read: the premise check never ran"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonl_files import read_jsonl
 
 from groundset.cli import main
 from groundset.ground import Index
@@ -36,10 +37,6 @@ def two_sections(n: int, body: dict[str, Any]) -> Reply:
     answer = " ".join(quotes) if n % 2 else quotes[0]
     evidence = [{"passage": 1, "quote": quotes[0]}, {"passage": 2, "quote": quotes[1]}]
     return Reply(json.dumps({"evidence": evidence, "question": question, "answer": answer}))
-
-
-def read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def cited(record: dict[str, Any]) -> set[str]:
@@ -63,8 +60,8 @@ def test_multihop_samples_are_judged_single_hop_and_reverified_when_a_cited_sect
     root = project.parent / "drf"
     try:
         assert main(["run", str(project)]) == 0
-        kept_v1 = {r["id"]: r for r in read(root / "versions" / "v1" / "kept.jsonl")}
-        rejected = read(root / "versions" / "v1" / "rejected.jsonl")
+        kept_v1 = {r["id"]: r for r in read_jsonl(root / "versions" / "v1" / "kept.jsonl")}
+        rejected = read_jsonl(root / "versions" / "v1" / "rejected.jsonl")
         with Index.open(root / "corpus") as index:
             before = {c.id for c in index.chunks()}
         edited = rewrite_second_quote(kept_v1, drf_server)

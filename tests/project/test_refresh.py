@@ -17,6 +17,7 @@ from typing import Any
 
 import datasets
 import pytest
+from jsonl_files import read_jsonl
 
 from groundset.cli import main
 from groundset.ground import Index
@@ -33,10 +34,6 @@ def model() -> Iterator[ScriptedServer]:
     server = ScriptedServer(lambda n, body: Reply(extractive_answer(body)))
     yield server
     server.close()
-
-
-def read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def cited(record: dict[str, Any]) -> set[str]:
@@ -71,7 +68,7 @@ def test_run_then_refresh_reverifies_only_what_changed(
     assert "pages: 8 in the corpus" in out and "samples: 160 generated" in out
     v1 = root / "versions" / "v1"
     assert (root / "versions" / "LATEST").read_text().strip() == "v1"
-    kept_v1 = {r["id"]: r for r in read(v1 / "kept.jsonl")}
+    kept_v1 = {r["id"]: r for r in read_jsonl(v1 / "kept.jsonl")}
     assert len(kept_v1) >= 20, out
     v1_bytes = hashlib.sha256((v1 / "kept.jsonl").read_bytes()).hexdigest()
     run_calls = len(model.requests)
@@ -110,7 +107,7 @@ def test_run_then_refresh_reverifies_only_what_changed(
 
     v2 = root / "versions" / "v2"
     assert (root / "versions" / "LATEST").read_text().strip() == "v2"
-    kept_v2 = {r["id"]: r for r in read(v2 / "kept.jsonl")}
+    kept_v2 = {r["id"]: r for r in read_jsonl(v2 / "kept.jsonl")}
     diff = json.loads((v2 / "diff.json").read_text())
     retired = {i for i, o in reverified.items() if o == "retired"}
     still = {i for i, o in reverified.items() if o == "kept"}
@@ -127,7 +124,7 @@ def test_run_then_refresh_reverifies_only_what_changed(
         assert cited(kept_v2[sample_id]) <= set(after)
     for sample_id in set(kept_v1) - set(reverified):
         assert kept_v2[sample_id] == kept_v1[sample_id]
-    for record in read(v2 / "retired.jsonl"):
+    for record in read_jsonl(v2 / "retired.jsonl"):
         assert record["id"] in retired or record["id"] not in kept_v1
 
     # New samples were written about new and changed sections only: unchanged docs cost nothing.
@@ -168,7 +165,7 @@ def test_refresh_retires_what_no_longer_holds_and_refills(
     )
     root = project.parent / "drf"
     assert main(["run", str(project)]) == 0
-    kept_v1 = {r["id"]: r for r in read(root / "versions" / "v1" / "kept.jsonl")}
+    kept_v1 = {r["id"]: r for r in read_jsonl(root / "versions" / "v1" / "kept.jsonl")}
 
     def on_page(page: str) -> list[dict[str, Any]]:
         url = drf_server.url + page
@@ -213,7 +210,7 @@ def test_refresh_retires_what_no_longer_holds_and_refills(
     for _, body in requests:
         where, text = passage_of(body)
         assert where.startswith("Caching") and "rewritten in a later deploy" in text
-    kept_v2 = read(root / "versions" / "v2" / "kept.jsonl")
+    kept_v2 = read_jsonl(root / "versions" / "v2" / "kept.jsonl")
     assert {r["id"] for r in kept_v2} == (set(kept_v1) - set(reasons)) | set(diff["added"])
 
 
@@ -255,9 +252,10 @@ def test_a_project_review_outlives_a_refresh_and_reaches_the_report_and_card(
     capsys.readouterr()
     kept_v2 = root / "versions" / "v2" / "kept.jsonl"
     assert project_review_files(project)[0] == kept_v2
-    old_sources = {line["sample_id"]: line["sources"] for line in read(reviews)}
+    old_sources = {line["sample_id"]: line["sources"] for line in read_jsonl(reviews)}
     moved = [
-        r["id"] for r in [*read(kept_v2), *read(root / "versions" / "v2" / "rejected.jsonl")]
+        r["id"]
+        for r in [*read_jsonl(kept_v2), *read_jsonl(root / "versions" / "v2" / "rejected.jsonl")]
         if r["id"] in old_sources
         and old_sources[r["id"]] != {s["chunk_id"]: s["content_sha256"] for s in r["sources"]}
     ]  # fmt: skip

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonl_files import read_jsonl
 
 from groundset.cli import main
 from groundset.ground import Index
@@ -45,10 +46,6 @@ class Docs:
         return Reply(json.dumps({"question": f"Can {topic} be used with Redis?"}))
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
 def test_a_refresh_reads_kept_unanswerable_questions_against_new_sections(
     tmp_path: Path,
     drf_server: SiteServer,
@@ -66,7 +63,7 @@ def test_a_refresh_reads_kept_unanswerable_questions_against_new_sections(
     root = project.parent / "drf"
     try:
         assert main(["run", str(project)]) == 0
-        kept_v1 = {r["id"]: r for r in read(root / "versions" / "v1" / "kept.jsonl")}
+        kept_v1 = {r["id"]: r for r in read_jsonl(root / "versions" / "v1" / "kept.jsonl")}
         assert len(kept_v1) >= 10, capsys.readouterr().out
         assert docs.read, "no section was read: the corpus search never ran"
         with Index.open(root / "corpus") as index:
@@ -89,7 +86,7 @@ def test_a_refresh_reads_kept_unanswerable_questions_against_new_sections(
     retired = [i for i in kept_v1 if reverified[i] == "retired"]
     assert retired, "no question was found answered by a new section: the test proves nothing"
     versions = root / "versions"
-    records = {r["id"]: r for r in read(versions / "v2" / "retired.jsonl")}
+    records = {r["id"]: r for r in read_jsonl(versions / "v2" / "retired.jsonl")}
     for sample_id in retired:
         verdict = records[sample_id]["verdict"]
         # Answered by a section the refresh brought; "source_changed" only where its own
