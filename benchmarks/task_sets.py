@@ -7,6 +7,7 @@ a run's samples of that task: ``groundset.verify.precision``).
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -92,3 +93,31 @@ def read(path: Path) -> list[dict[str, Any]]:
 def write(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     """``rows`` as JSON lines."""
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+
+
+def parser(description: str, sites: Sequence[str], model: str, seed: int, out: Path,
+           data: Path) -> argparse.ArgumentParser:  # fmt: skip
+    """The command line every task-set script takes (steps and their options)."""
+    parsed = argparse.ArgumentParser(description=description)
+    parsed.add_argument("step", choices=["generate", "verify", "items", "merge", "measure"])
+    parsed.add_argument("--work", type=Path, default=Path("/tmp/groundset-kept-set"))
+    parsed.add_argument("--model", default=model)
+    parsed.add_argument("--count", type=int, default=10, help="samples per site")
+    parsed.add_argument("--seed", type=int, default=seed, help="the first site's seed")
+    parsed.add_argument("--sites", nargs="+", default=list(sites))
+    parsed.add_argument("--out", type=Path, default=out)
+    parsed.add_argument("--labels", type=Path, nargs=2, help="the two readers' label files")
+    parsed.add_argument("--data", type=Path, default=data)
+    parsed.add_argument("--write", action="store_true", help="measure: store the precision")
+    return parsed
+
+
+def write_items(
+    out: Path, rows: Sequence[dict[str, Any]], reading: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """``OUT/items.jsonl`` (every item whole, to merge labels with) and ``OUT/reading.jsonl``
+    (what readers are shown of each)."""
+    out.mkdir(parents=True, exist_ok=True)
+    write(out / "items.jsonl", rows)
+    write(out / "reading.jsonl", [reading(r) for r in rows])
+    print(f"{len(rows)} items in {out / 'reading.jsonl'}", file=sys.stderr)

@@ -31,9 +31,7 @@ unanswerable, and whether the pointer is right, only a reader can say. Steps (ea
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -183,18 +181,8 @@ def write_precision(data: Path = DATA, variant: str | None = None) -> dict[str, 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["generate", "verify", "items", "merge", "measure"])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/groundset-kept-set"))
-    parser.add_argument("--model", default=MODEL)
-    parser.add_argument("--count", type=int, default=10, help="samples per site")
-    parser.add_argument("--seed", type=int, default=300, help="the first site's seed")
-    parser.add_argument("--sites", nargs="+", default=list(SITES))
-    parser.add_argument("--out", type=Path, default=Path("/tmp/unans"))
-    parser.add_argument("--labels", type=Path, nargs=2, help="the two readers' label files")
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser = task_sets.parser(__doc__.splitlines()[0], SITES, MODEL, 300, Path("/tmp/unans"), DATA)
     parser.add_argument("--variant", default="", help="merge: what was generated how")
-    parser.add_argument("--write", action="store_true", help="measure: store the precision")
     args = parser.parse_args()
     if args.step == "merge":
         print(merge(args.out / "items.jsonl", args.labels, args.data, args.variant))
@@ -214,13 +202,7 @@ def main() -> int:
         for site in args.sites:
             verify_run(args.work, site, args.model)
         return 0
-    rows = items(args.work)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with (args.out / "items.jsonl").open("w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    with (args.out / "reading.jsonl").open("w", encoding="utf-8") as fh:
-        fh.writelines(json.dumps(reading(r), ensure_ascii=False) + "\n" for r in rows)
-    print(f"{len(rows)} items in {args.out / 'reading.jsonl'}", file=sys.stderr)
+    task_sets.write_items(args.out, items(args.work), reading)
     return 0
 
 
